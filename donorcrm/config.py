@@ -1,0 +1,69 @@
+"""Settings read from the environment (prefix DONORCRM_), with defaults that run out of the box.
+
+Rules whose legal basis changes over time are settings here rather than constants in code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"DONORCRM_{name}", default)
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///donorcrm.db"
+    currency: str = "EUR"
+    # The charity's identity, printed on mandates, receipts and SEPA files.
+    org_name: str = "Stichting Vluchtelingenhulp Demo"
+    org_street: str = "Postbus 2894"
+    org_postcode: str = "1000 CW"
+    org_city: str = "Amsterdam"
+    org_country: str = "NL"
+    org_rsin: str = "002956217"
+    creditor_id: str = "NL98ZZZ999999999999"
+    creditor_iban: str = "NL91ABNA0417164300"
+    creditor_bic: str = "ABNANL2A"
+    # SEPA
+    prenotification_days: int = 14
+    first_as_frst: bool = False
+    max_transactions_per_file: int = 0  # 0 = no cap
+    failures_before_pause: int = 3
+    # Paths
+    data_dir: Path = field(default_factory=lambda: Path("."))
+    session_timeout_minutes: int = 30
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        base = cls()
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"DONORCRM_{f.name.upper()}")
+            if raw is None:
+                continue
+            current = getattr(base, f.name)
+            if isinstance(current, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(current, int):
+                values[f.name] = int(raw)
+            elif isinstance(current, Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        return replace(base, **values)  # type: ignore[arg-type]
+
+
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def database_url() -> str:
+    return _env("DATABASE_URL", Settings.database_url)

@@ -1,0 +1,19 @@
+"""Every table of donorcrm, imported in one place so SQLModel.metadata is complete for Alembic.
+
+Each domain package adds its models module here.
+"""
+
+from sqlmodel import SQLModel
+
+from donorcrm.audit import AuditLog
+from donorcrm.auth import User
+from donorcrm.campaigns.models import Campaign, Fund
+from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
+from donorcrm.gifts.models import Gift
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuditLog", "Campaign", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "metadata",
+]
