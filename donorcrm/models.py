@@ -8,12 +8,13 @@ from sqlmodel import SQLModel
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
 from donorcrm.campaigns.models import Campaign, Fund
+from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditLog", "Campaign", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]

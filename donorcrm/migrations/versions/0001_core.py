@@ -1,4 +1,4 @@
-"""core: donors, gifts, campaigns, funds, users, audit
+"""core: donors, gifts, commitments, campaigns, funds, users, audit
 
 Revision ID: 0001_core
 Revises: 
@@ -117,6 +117,32 @@ def upgrade() -> None:
         batch_op.create_index('ix_donor_postcode', ['postcode'], unique=False)
         batch_op.create_index(batch_op.f('ix_donor_status'), ['status'], unique=False)
 
+    op.create_table('commitment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('donor_id', sa.Integer(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('frequency', sa.String(length=12), nullable=False),
+    sa.Column('collection_day', sa.Integer(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('route', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('status_reason', sa.String(length=200), nullable=True),
+    sa.Column('fund_id', sa.Integer(), nullable=True),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['donor_id'], ['donor.id'], ),
+    sa.ForeignKeyConstraint(['fund_id'], ['fund.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('commitment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commitment_donor_id'), ['donor_id'], unique=False)
+        batch_op.create_index('ix_commitment_status_route', ['status', 'route'], unique=False)
+
     op.create_table('consent_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('donor_id', sa.Integer(), nullable=False),
@@ -187,9 +213,41 @@ def upgrade() -> None:
         batch_op.create_index('ix_gift_donor_date', ['donor_id', 'received_on'], unique=False)
         batch_op.create_index('ix_gift_fund', ['fund_id'], unique=False)
 
+    op.create_table('commitment_amount',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commitment_id', sa.Integer(), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['commitment.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('commitment_id', 'effective_from', name='uq_commitment_amount')
+    )
+    op.create_table('periodic_agreement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commitment_id', sa.Integer(), nullable=False),
+    sa.Column('transaction_number', sa.String(length=40), nullable=False),
+    sa.Column('yearly_amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('first_year', sa.Integer(), nullable=False),
+    sa.Column('term_years', sa.Integer(), nullable=True),
+    sa.Column('signed_on', sa.Date(), nullable=False),
+    sa.Column('ends_on_death', sa.Boolean(), nullable=False),
+    sa.Column('end_conditions', sa.String(length=200), nullable=False),
+    sa.Column('partner_name', sa.String(length=200), nullable=True),
+    sa.Column('stopped_on', sa.Date(), nullable=True),
+    sa.Column('stop_reason', sa.String(length=40), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['commitment.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('commitment_id'),
+    sa.UniqueConstraint('transaction_number')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('periodic_agreement')
+    op.drop_table('commitment_amount')
     with op.batch_alter_table('gift', schema=None) as batch_op:
         batch_op.drop_index('ix_gift_fund')
         batch_op.drop_index('ix_gift_donor_date')
@@ -207,6 +265,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_consent_lookup')
 
     op.drop_table('consent_event')
+    with op.batch_alter_table('commitment', schema=None) as batch_op:
+        batch_op.drop_index('ix_commitment_status_route')
+        batch_op.drop_index(batch_op.f('ix_commitment_donor_id'))
+
+    op.drop_table('commitment')
     with op.batch_alter_table('donor', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_donor_status'))
         batch_op.drop_index('ix_donor_postcode')
