@@ -11,10 +11,13 @@ from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.jobs import JobRun
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
     "metadata",
 ]
