@@ -58,7 +58,7 @@ from donorcrm.sepa.models import (
 )
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
-BATCH = 20_000
+BATCH = 20_000  # collections per insert transaction
 
 
 def plan_settings(settings: Settings) -> PlanSettings:
@@ -277,8 +277,8 @@ def run_collections(
 ) -> RunResult:
     """Record, write and store the run for ``run_on``; resumes a run that was interrupted.
 
-    ``stop_after`` ("record" or a file count like "file:1") ends early on purpose: tests use it to
-    simulate a crash between steps.
+    ``stop_after`` ("batch:N", "record" or "file:N") ends early on purpose, as a crash would: tests
+    use it to check that a rerun completes the same run.
     """
     settings = settings or get_settings()
     engine = engine or get_engine(settings.database_url)
@@ -286,8 +286,8 @@ def run_collections(
     with _run_lock(engine, run_on):
         run_id, status, resumed = _get_or_create_run(engine, run_on, version)
         if status == RunStatus.RECORDING:
-            _record(engine, run_id, run_on, settings, progress)
-            if stop_after == "record":
+            _record(engine, run_id, run_on, settings, progress, stop_after)
+            if stop_after and stop_after.startswith(("record", "batch:")):
                 return _result(engine, run_id, resumed)
         if status in (RunStatus.RECORDING, RunStatus.RECORDED):
             _write_files(engine, run_id, settings, progress, stop_after)
@@ -300,7 +300,8 @@ def run_collections(
     return result
 
 
-def _record(engine: Engine, run_id: int, run_on: dt.date, settings: Settings, progress: Progress | None) -> None:
+def _record(engine: Engine, run_id: int, run_on: dt.date, settings: Settings, progress: Progress | None,
+            stop_after: str | None = None) -> None:
     col = Collection.__table__  # type: ignore[attr-defined]
     runs = SepaRun.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
@@ -325,6 +326,8 @@ def _record(engine: Engine, run_id: int, run_on: dt.date, settings: Settings, pr
             conn.execute(_insert(conn, col).on_conflict_do_nothing(), rows)
         if progress:
             progress("record", min(start + BATCH, total), total)
+        if stop_after == f"batch:{start // BATCH + 1}":
+            return
     with engine.begin() as conn:
         n, amount = conn.execute(select(func.count(), func.coalesce(func.sum(col.c.amount_minor), 0))
                                  .where(col.c.run_id == run_id)).one()
