@@ -232,7 +232,8 @@ def apply_return(session: Session, collection_id: int, reason_code: str, on: dt.
     commitment = session.get(Commitment, col.commitment_id)
     if commitment is not None:
         if action.counts_as_failure:
-            commitment.consecutive_failures += 1
+            session.flush()
+            commitment.consecutive_failures = _failure_streak(session, col)
             if (commitment.consecutive_failures >= settings.failures_before_pause
                     and commitment.status == CommitmentStatus.ACTIVE):
                 commitment.status = CommitmentStatus.PAUSED
@@ -263,6 +264,19 @@ def apply_return(session: Session, collection_id: int, reason_code: str, on: dt.
     audit.record(session, "sepa.return", "sepa_collection", collection_id,
                  after={"code": action.code, "action": action.name, "on": on})
     return out
+
+
+def _failure_streak(session: Session, col: Collection) -> int:
+    """Failed collections in a row up to and including ``col`` (a collection not returned breaks it)."""
+    history = session.execute(select(Collection.status, Collection.return_code).where(
+        Collection.commitment_id == col.commitment_id, Collection.due_on <= col.due_on,
+    ).order_by(Collection.due_on.desc(), Collection.attempt.desc())).all()  # type: ignore[attr-defined]
+    streak = 0
+    for status, code in history:
+        if status != CollectionStatus.RETURNED or not decide(code or "").counts_as_failure:
+            break
+        streak += 1
+    return streak
 
 
 @dataclass

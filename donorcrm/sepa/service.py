@@ -536,8 +536,6 @@ def confirm_run(session: Session, run_id: int) -> int:
                                     g.c.entry_type == "gift").scalar_subquery())
     conn.execute(update(col).where(col.c.run_id == run_id, col.c.status == CollectionStatus.PRESENTED)
                  .values(gift_id=gift_id, status=CollectionStatus.CONFIRMED))
-    confirmed = select(col.c.commitment_id).where(col.c.run_id == run_id, col.c.status == CollectionStatus.CONFIRMED)
-    conn.execute(update(c).where(c.c.id.in_(confirmed), c.c.consecutive_failures > 0).values(consecutive_failures=0))
     run.status = RunStatus.CONFIRMED
     run.confirmed_at = utcnow()
     session.add(run)
