@@ -149,7 +149,7 @@ def test_consecutive_refusals_pause_the_commitment(engine: Engine) -> None:
 
 def test_expiry_counts_from_the_last_presented_collection_even_if_returned(engine: Engine) -> None:
     with session_scope(engine) as s:
-        _, _, m = sepa_donor(s, 1000, iban=iban_for(990), signed_on=dt.date(2024, 1, 1))
+        _, _, m = sepa_donor(s, 1000, iban=iban_for(990), signed_on=dt.date(2025, 6, 1))
     run = _run(engine, RUN_ON)
     (col,) = _collections(engine, run.run_id)
     with session_scope(engine) as s:
