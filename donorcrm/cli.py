@@ -26,6 +26,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 
+
+def _register_domain_commands() -> None:
+    from donorcrm.campaigns.cli import actions_app as campaign_actions_app
+    from donorcrm.campaigns.cli import app as campaigns_app
+
+    app.add_typer(campaigns_app, name="campaigns")
+    app.add_typer(campaign_actions_app, name="actions")
+
+
+_register_domain_commands()
+
 console = Console()
 err = Console(stderr=True)
 

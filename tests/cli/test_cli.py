@@ -63,3 +63,29 @@ def test_user_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert run(url, "--help").returncode == 0
     for sub in ("db", "import", "user", "stats", "demo"):
         assert run(url, sub, "--help").returncode == 0
+
+
+def test_campaign_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    run(url, "db", "upgrade")
+    from sqlalchemy import create_engine
+
+    from donorcrm.campaigns import service
+    from donorcrm.db import session_scope
+
+    eng = create_engine(url)
+    with session_scope(eng) as s:
+        service.create_campaign(s, "PET20", "Petition", "petition")
+    eng.dispose()
+    signers = tmp_path / "signers.csv"
+    signers.write_text("email,last_name,consent_email\na@example.org,A,yes\nbad,B,yes\n")
+    r = run(url, "actions", "import", str(signers), "--campaign", "PET20")
+    assert r.returncode == 1 and "1 participants" in r.stdout and "line 3" in r.stderr
+    r = run(url, "campaigns", "list", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)[0]["code"] == "PET20"
+    r = run(url, "campaigns", "show", "PET20", "--json")
+    assert json.loads(r.stdout)["result"]["new_donors"] == 0
+    r = run(url, "campaigns", "report", "--year", "2020", "--json")
+    assert json.loads(r.stdout)["fundraising_cost_ratio"]["ratio"] is None
+    r = run(url, "campaigns", "show", "NOPE")
+    assert r.returncode == 2 and "no campaign 'NOPE'" in r.stderr
