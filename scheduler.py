@@ -23,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import MetaData
 
+import donorcrm.models  # noqa: F401  (every table known to the ORM before the first flush)
 from donorcrm import jobs
 from donorcrm.audit import set_actor
 from donorcrm.config import get_settings

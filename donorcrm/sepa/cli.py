@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import donorcrm.models  # noqa: F401  (every table known to the ORM before the first flush)
 from donorcrm.config import get_settings
 from donorcrm.db import session_scope
 from donorcrm.errors import DonorCrmError
@@ -19,6 +20,7 @@ from donorcrm.errors import DonorCrmError
 app = typer.Typer(help="SEPA direct debit: plan, run, confirm, returns.", no_args_is_help=True)
 mandates_app = typer.Typer(help="SEPA mandates: list, show, cancel, expiring.", no_args_is_help=True)
 console = Console()
+err = Console(stderr=True)
 
 
 def _date(text: str | None) -> dt.date:
@@ -29,7 +31,7 @@ def _date(text: str | None) -> dt.date:
 
 
 def _fail(exc: DonorCrmError) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    err.print(f"error: {exc}", markup=False, highlight=False)
     raise typer.Exit(1)
 
 
