@@ -185,24 +185,29 @@ def plan(
     for (cid, period), attempt in retries.items():
         retry_by_commitment.setdefault(cid, []).append((period, attempt))
     out: list[PlannedCollection] = []
+    due_by_day: dict[int, tuple[dt.date, dt.date]] = {}  # collection day -> (nominal, due) in the target month
     for terms in commitments:
         mandate = mandates.get(terms.id)
         if mandate is None or terms.status != CommitmentStatus.ACTIVE:
             continue
         seq = sequence_type(mandate, settings)
-        for period, attempt in sorted(retry_by_commitment.get(terms.id, ())):
-            nominal = nominal_date(terms, period)
-            due = due_date(nominal, run_on, settings)
-            if commitment_collectable(terms, nominal) and mandate_usable(mandate, due, settings):
-                out.append(PlannedCollection(terms.id, mandate.id, terms.donor_id, period, attempt,
-                                             amount_on(terms, nominal), terms.currency, seq, due))
-        if not is_period_month(terms, month) or (terms.id, month) in done:
+        if terms.id in retry_by_commitment:
+            for period, attempt in sorted(retry_by_commitment[terms.id]):
+                nominal = nominal_date(terms, period)
+                due = due_date(nominal, run_on, settings)
+                if commitment_collectable(terms, nominal) and mandate_usable(mandate, due, settings):
+                    out.append(PlannedCollection(terms.id, mandate.id, terms.donor_id, period, attempt,
+                                                 amount_on(terms, nominal), terms.currency, seq, due))
+        if (terms.frequency != Frequency.MONTHLY or terms.starts_on > month) and not is_period_month(terms, month):
             continue
-        nominal = nominal_date(terms, month)
-        if not commitment_collectable(terms, nominal):
+        if (terms.id, month) in done:
             continue
-        due = due_date(nominal, run_on, settings)
-        if not mandate_usable(mandate, due, settings):
+        dates = due_by_day.get(terms.collection_day)
+        if dates is None:
+            nominal = nominal_date(terms, month)
+            dates = due_by_day[terms.collection_day] = (nominal, due_date(nominal, run_on, settings))
+        nominal, due = dates
+        if not commitment_collectable(terms, nominal) or not mandate_usable(mandate, due, settings):
             continue
         amount = amount_on(terms, nominal)
         if amount <= 0:

@@ -91,23 +91,20 @@ def load_inputs(conn: Connection, run_on: dt.date, settings: Settings, exclude_r
     ):
         history[cid].append((eff, amount))
     commitments = [
-        CommitmentTerms(r.id, r.donor_id, r.status, r.frequency, r.collection_day, r.starts_on, r.ends_on,
-                        r.amount_minor, r.currency, tuple(history.get(r.id, ())))
-        for r in conn.execute(select(
+        CommitmentTerms(cid, donor_id, status, frequency, day, starts, ends, amount, currency, tuple(history.get(cid, ())))
+        for cid, donor_id, status, frequency, day, starts, ends, amount, currency in conn.execute(select(
             c.c.id, c.c.donor_id, c.c.status, c.c.frequency, c.c.collection_day, c.c.starts_on, c.c.ends_on,
             c.c.amount_minor, c.c.currency,
         ).where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA).order_by(c.c.id))
     ]
     mandates: dict[int, MandateTerms] = {}
     debtors: dict[int, tuple[Any, ...]] = {}
-    for r in conn.execute(select(
+    for mid, cid, status, kind, signed, last, ref, holder, iban, bic, oref, oiban, other in conn.execute(select(
         m.c.id, m.c.commitment_id, m.c.status, m.c.kind, m.c.signed_on, m.c.last_presented_on, m.c.reference,
         m.c.holder, m.c.iban, m.c.bic, m.c.original_reference, m.c.original_iban, m.c.amended_to_other_bank,
     ).where(m.c.status == MandateStatus.ACTIVE, m.c.commitment_id.is_not(None)).order_by(m.c.id)):
-        mandates[r.commitment_id] = MandateTerms(r.id, r.commitment_id, r.status, r.kind, r.signed_on,
-                                                 r.last_presented_on, bool(r.amended_to_other_bank))
-        debtors[r.id] = (r.reference, r.signed_on, r.holder, r.iban, r.bic, r.original_reference, r.original_iban,
-                         bool(r.amended_to_other_bank))
+        mandates[cid] = MandateTerms(mid, cid, status, kind, signed, last, bool(other))
+        debtors[mid] = (ref, signed, holder, iban, bic, oref, oiban, bool(other))
     month = target_month(run_on, plan_settings(settings))
     others = col.c.run_id != exclude_run_id if exclude_run_id is not None else True
     done = {(cid, month) for (cid,) in conn.execute(select(col.c.commitment_id).where(col.c.period == month, others))}
