@@ -54,7 +54,7 @@ def world(draw):  # type: ignore[no-untyped-def]
     return terms, mandates, run_on, cfg
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(world())
 def test_never_twice_per_period_and_only_collectable_ones(w) -> None:  # type: ignore[no-untyped-def]
     terms, mandates, run_on, cfg = w
@@ -77,7 +77,7 @@ def test_never_twice_per_period_and_only_collectable_ones(w) -> None:  # type: i
             assert p.sequence_type == "OOFF" and m.last_presented_on is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(world())
 def test_a_period_already_collected_is_not_planned_again(w) -> None:  # type: ignore[no-untyped-def]
     terms, mandates, run_on, cfg = w
@@ -89,7 +89,7 @@ def test_a_period_already_collected_is_not_planned_again(w) -> None:  # type: ig
     assert not {(p.commitment_id, p.period) for p in later} & done
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(dates, st.integers(1, 28), st.sampled_from(FREQS), st.integers(1, 36), st.integers(100, 5000),
        st.integers(100, 5000))
 def test_an_amount_change_applies_from_its_effective_period(start, day, freq, offset, old, new) -> None:  # type: ignore[no-untyped-def]
