@@ -55,6 +55,7 @@ from donorcrm.sepa.models import (
     Prenotification,
     RunStatus,
     SepaFile,
+    SepaReturn,
     SepaRun,
 )
 
@@ -190,6 +191,11 @@ def preview(session: Session, run_on: dt.date, settings: Settings | None = None)
     for iban, donors in sorted(by_iban.items()):
         if len(donors) >= settings.sepa_suspicious_iban_donors:
             suspicious.append({"kind": "one IBAN on many donors", "iban": mask_iban(iban), "donors": len(donors)})
+    own_errors = session.execute(select(func.count()).select_from(SepaReturn).where(
+        SepaReturn.action == "stop_run", SepaReturn.needs_review.is_(True))).scalar_one()  # type: ignore[attr-defined]
+    if own_errors:
+        suspicious.append({"kind": "returns caused by our own file (AG01, AG02, FF05, BE05, AM05) await review",
+                           "count": own_errors})
     for p in planned:
         if p.amount_minor >= settings.sepa_suspicious_amount_minor:
             suspicious.append({"kind": "large amount", "commitment_id": p.commitment_id,

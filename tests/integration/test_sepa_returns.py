@@ -127,6 +127,9 @@ def test_a_group_rejection_returns_every_collection_of_the_file(engine: Engine) 
     assert report.applied == 3 and report.by_action == {"stop_run": 3}
     assert {c.status for c in _collections(engine, run.run_id)} == {"returned"}
     assert _ledger(engine)[0] == 0  # never booked, so nothing to reverse
+    with session_scope(engine) as s:
+        preview = service.preview(s, dt.date(2027, 1, 10), _settings(engine))
+    assert any(x.get("count") == 3 and "our own file" in x["kind"] for x in preview.suspicious)
 
 
 def test_consecutive_refusals_pause_the_commitment(engine: Engine) -> None:
