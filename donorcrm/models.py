@@ -7,6 +7,16 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.bequests.models import (
+    BequestCase,
+    BequestCheck,
+    BequestContact,
+    BequestDocument,
+    BequestEstimate,
+    BequestPledge,
+    BequestStageEvent,
+    BequestTask,
+)
 from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
@@ -15,6 +25,8 @@ from donorcrm.gifts.models import Gift
 metadata = SQLModel.metadata
 
 __all__ = [
+    "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
+    "BequestStageEvent", "BequestTask",
     "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]

@@ -34,6 +34,10 @@ ErasureHook = Callable[[Session, int], None]
 MergeHook = Callable[[Session, int, int], None]
 erasure_hooks: list[ErasureHook] = []
 merge_hooks: list[MergeHook] = []
+# Called when a donor is marked deceased, with (session, donor_id, date of death, source such as "sepa:MD07"):
+# bequests opens a "possible legacy?" check.
+DeathHook = Callable[[Session, int, dt.date | None, str], None]
+death_hooks: list[DeathHook] = []
 
 
 def _snapshot(donor: Donor) -> dict[str, Any]:
@@ -171,6 +175,10 @@ def mark_deceased(session: Session, donor_id: int, on: dt.date | None = None, *,
     session.add(donor)
     session.flush()
     audit.record(session, "donor.deceased", "donor", donor_id, after={"on": on, "source": source})
+    import donorcrm.models  # noqa: F401  (domain packages register their hooks when imported)
+
+    for hook in death_hooks:
+        hook(session, donor_id, on, source)
     return donor
 
 
