@@ -19,12 +19,20 @@ def _on_donor_death(session: Session, donor_id: int, on: dt.date | None, source:
     on_donor_death(session, donor_id, on, source)
 
 
+def _before_donor_merge(session: Session, survivor_id: int, duplicate_id: int) -> None:
+    from donorcrm.bequests.service import before_donor_merge
+
+    before_donor_merge(session, survivor_id, duplicate_id)
+
+
 def register() -> None:
     """Hook the bequests package into the donor services (idempotent)."""
     from donorcrm.donors import service as donors
 
     if _on_donor_death not in donors.death_hooks:
         donors.death_hooks.append(_on_donor_death)
+    if _before_donor_merge not in donors.before_merge_hooks:
+        donors.before_merge_hooks.append(_before_donor_merge)
 
 
 register()

@@ -53,6 +53,7 @@ class CheckStatus(StrEnum):
     OPEN = "open"
     CASE_OPENED = "case_opened"
     NO_LEGACY = "no_legacy"
+    MERGED = "merged"  # the donor was a duplicate; the survivor's check goes on
 
 
 class BequestPledge(SQLModel, table=True):

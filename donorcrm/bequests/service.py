@@ -685,6 +685,21 @@ def open_checks(session: Session) -> list[BequestCheck]:
                                 .order_by(BequestCheck.priority, BequestCheck.opened_on)).scalars())
 
 
+def before_donor_merge(session: Session, survivor_id: int, duplicate_id: int) -> None:
+    """Two duplicates can each have an open check; the survivor keeps one (the database allows one)."""
+    mine = session.execute(select(BequestCheck).where(
+        BequestCheck.donor_id == survivor_id, BequestCheck.status == CheckStatus.OPEN)).scalars().first()
+    theirs = session.execute(select(BequestCheck).where(
+        BequestCheck.donor_id == duplicate_id, BequestCheck.status == CheckStatus.OPEN)).scalars().first()
+    if mine is None or theirs is None:
+        return
+    if theirs.priority == "high":
+        mine.priority = "high"
+    theirs.status, theirs.closed_on = CheckStatus.MERGED, _today()
+    session.add_all([mine, theirs])
+    session.flush()
+
+
 def on_donor_death(session: Session, donor_id: int, on: dt.date | None, source: str) -> None:
     """Death hook of donorcrm.donors.service.mark_deceased."""
     if source == "bequest":  # the death came from opening a case: no check needed

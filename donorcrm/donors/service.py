@@ -34,6 +34,9 @@ ErasureHook = Callable[[Session, int], None]
 MergeHook = Callable[[Session, int, int], None]
 erasure_hooks: list[ErasureHook] = []
 merge_hooks: list[MergeHook] = []
+# Called before the links move, with (session, survivor_id, duplicate_id), to settle rows that would collide
+# with a unique key once both donors' rows point at the survivor.
+before_merge_hooks: list[MergeHook] = []
 # Called when a donor is marked deceased, with (session, donor_id, date of death, source such as "sepa:MD07"):
 # bequests opens a "possible legacy?" check.
 DeathHook = Callable[[Session, int, dt.date | None, str], None]
@@ -204,6 +207,10 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
     for d in (survivor, duplicate):
         if d.status in (DonorStatus.ERASED, DonorStatus.MERGED):
             raise InvalidState(f"donor {d.id} is {d.status} and cannot be merged")
+    import donorcrm.models  # noqa: F401  (domain packages register their hooks when imported)
+
+    for hook in before_merge_hooks:
+        hook(session, survivor_id, duplicate_id)
     # Accounts the survivor already has would collide with the unique (donor, iban) key.
     survivor_ibans = set(session.execute(
         select(DonorAccount.iban).where(DonorAccount.donor_id == survivor_id)).scalars())

@@ -134,3 +134,16 @@ def test_forecast_learns_durations_from_closed_cases(engine: Engine) -> None:
     assert data["totals"]["central"] == 77_600_00
     assert data["totals"]["low"] == 65_960_00  # 80,000 × 85% × 97%, 263 days later: 2027-09-21, still Q3
     assert by_q["2027-Q3"].low_minor == 65_960_00
+
+
+def test_merging_two_deceased_duplicates_keeps_one_open_check(session: Session) -> None:
+    from donorcrm.donors.service import merge_donors
+
+    survivor, duplicate = factories.donor(session), factories.donor(session)
+    service.create_pledge(session, duplicate.id, learned_on=D(2015, 1, 1))
+    mark_deceased(session, survivor.id, D(2026, 5, 1), source="sepa:MD07")
+    mark_deceased(session, duplicate.id, D(2026, 5, 1), source="letter")
+    merge_donors(session, survivor.id, duplicate.id)
+    checks = checks_of(session, survivor.id)
+    assert sorted(c.status for c in checks) == ["merged", "open"]
+    assert next(c for c in checks if c.status == "open").priority == "high"
