@@ -17,7 +17,17 @@ from donorcrm.bequests.models import (
     BequestStageEvent,
     BequestTask,
 )
-from donorcrm.campaigns.models import Campaign, Fund
+from donorcrm.campaigns.models import (
+    ActionParticipation,
+    Campaign,
+    CampaignCost,
+    Fund,
+    FundraisingPage,
+    MatchAllocation,
+    MatchPool,
+    PageCredit,
+    SourceCode,
+)
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
@@ -27,6 +37,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
     "BequestStageEvent", "BequestTask",
-    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
+    "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]
