@@ -168,3 +168,30 @@ def open_check_rows(session: Session) -> list[CheckRow]:
 
 def as_dicts(rows: list[Any]) -> list[dict[str, Any]]:
     return [asdict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    id: int
+    status: str
+    learned_on: dt.date
+    learned_how: str
+    kind: str | None
+    estimated_minor: int | None
+    steward: str | None
+    last_contact_on: dt.date | None
+    next_contact_on: dt.date | None
+
+
+def donor_legacy_profile(session: Session, donor_id: int) -> dict[str, Any]:
+    """What the donor profile shows about legacies: pledges, the donor's case and an open check, if any."""
+    pledges = [PledgeRow(p.id, p.status, p.learned_on, p.learned_how, p.kind, p.estimated_minor,  # type: ignore[arg-type]
+                         p.steward, p.last_contact_on, p.next_contact_on)
+               for p in service.pledges_for_donor(session, donor_id)]
+    case_ids = list(session.execute(select(BequestCase.id).where(BequestCase.donor_id == donor_id)).scalars())
+    cases = [r for r in case_rows(session) if r.id in case_ids] if case_ids else []
+    check = session.execute(select(BequestCheck).where(BequestCheck.donor_id == donor_id,
+                                                       BequestCheck.status == CheckStatus.OPEN)).scalars().first()
+    return {"pledges": pledges, "cases": cases,
+            "open_check": None if check is None else {"id": check.id, "source": check.source,
+                                                       "opened_on": check.opened_on, "priority": check.priority}}

@@ -31,6 +31,9 @@ def test_a_pledger_dies_and_a_case_follows_the_pipeline(session: Session) -> Non
     pledge = service.create_pledge(session, donor.id, learned_on=D(2019, 5, 1), learned_how="legacy form",
                                    estimate=eur(50_000_00), steward="Anna")
     assert [p.id for p in service.pledges_for_donor(session, donor.id)] == [pledge.id]
+    profile = reports.donor_legacy_profile(session, donor.id)
+    assert [(p.status, p.steward) for p in profile["pledges"]] == [("intended", "Anna")]
+    assert profile["cases"] == [] and profile["open_check"] is None
 
     with audit.acting_as("cli:anna"):
         case = service.open_case(session, donor_id=donor.id, notified_on=D(2026, 2, 3), deceased_on=D(2026, 1, 20),
@@ -40,6 +43,7 @@ def test_a_pledger_dies_and_a_case_follows_the_pipeline(session: Session) -> Non
     assert case.deceased_name == "Test Jansen" and case.pledge_id == pledge.id
     assert donor.status == DonorStatus.DECEASED and donor.deceased_on == D(2026, 1, 20)
     assert session.get(BequestPledge, pledge.id).status == PledgeStatus.DECEASED
+    assert [c.reference for c in reports.donor_legacy_profile(session, donor.id)["cases"]] == [case.reference]
 
     service.add_contact(session, case.id, ContactRole.NOTARY, "Mr. de Vries", organisation="Notariaat Utrecht")
     service.add_contact(session, case.id, ContactRole.CO_BENEFICIARY, "KWF", share_bp=7500)
