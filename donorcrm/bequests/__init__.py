@@ -26,7 +26,7 @@ def _before_donor_merge(session: Session, survivor_id: int, duplicate_id: int) -
 
 
 def register() -> None:
-    """Hook the bequests package into the donor services (idempotent)."""
+    """Hook the bequests package into the donor services (idempotent; called by donorcrm.plugins)."""
     from donorcrm.donors import service as donors
 
     if _on_donor_death not in donors.death_hooks:
@@ -34,5 +34,3 @@ def register() -> None:
     if _before_donor_merge not in donors.before_merge_hooks:
         donors.before_merge_hooks.append(_before_donor_merge)
 
-
-register()
