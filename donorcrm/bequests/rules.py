@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from donorcrm.errors import InvalidState
+from donorcrm.errors import InvalidState, ValidationError
 
 
 class Stage(StrEnum):
@@ -94,6 +94,22 @@ def allowed_targets(current: Stage | str, resume: Stage | str | None = None) -> 
         except InvalidState:
             continue
         out.append(target)
+    return out
+
+
+def parse_stage_values(text: str, defaults: Mapping[Stage, int]) -> dict[Stage, int]:
+    """Defaults overridden by a setting such as "notified=8000, disputed=4000" (non-negative integers)."""
+    out = dict(defaults)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        try:
+            stage = Stage(key.strip())
+            number = int(value)
+        except ValueError:
+            raise ValidationError(f"cannot read {part!r}: expected stage=integer") from None
+        if not sep or number < 0 or stage not in defaults:
+            raise ValidationError(f"cannot use {part!r}: expected one of {', '.join(defaults)} = integer >= 0")
+        out[stage] = number
     return out
 
 

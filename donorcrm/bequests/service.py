@@ -33,6 +33,7 @@ from donorcrm.bequests.models import (
     TaskStatus,
 )
 from donorcrm.bequests.rules import DutchForm, LegacyKind, Stage
+from donorcrm.config import get_settings
 from donorcrm.db import utcnow
 from donorcrm.donors.models import Donor, DonorStatus
 from donorcrm.errors import InvalidState, NotFound, ValidationError
@@ -548,13 +549,16 @@ def recognition(session: Session, year: int) -> list[CaseRecognition]:
 
 
 def learned_durations(session: Session) -> dict[Stage, int]:
-    """Stage durations from the stage history of closed cases, defaults where too few closed cases."""
+    """Stage durations from the stage history of closed cases, defaults (or the settings' overrides) where
+    too few closed cases went through a stage."""
+    settings = get_settings()
+    defaults = rules.parse_stage_values(settings.bequest_stage_days, rules.DEFAULT_DURATION_DAYS)
     closed = select(BequestCase.id).where(BequestCase.stage == Stage.CLOSED)
     visits: dict[int, list[rules.StageVisit]] = defaultdict(list)
     for ev in session.execute(select(BequestStageEvent).where(BequestStageEvent.case_id.in_(closed))  # type: ignore[attr-defined]
                               .order_by(BequestStageEvent.entered_on, BequestStageEvent.id)).scalars():
         visits[ev.case_id].append(rules.StageVisit(Stage(ev.to_stage), ev.entered_on))
-    return rules.learn_durations(visits.values())
+    return rules.learn_durations(visits.values(), defaults, settings.bequest_min_cases_to_learn)
 
 
 def forecast_cases(session: Session, on: dt.date) -> list[rules.ForecastCase]:
@@ -577,7 +581,12 @@ def forecast_cases(session: Session, on: dt.date) -> list[rules.ForecastCase]:
 def compute_forecast(session: Session, on: dt.date | None = None, quarters: int = 12) -> rules.Forecast:
     """Expected bequest income per quarter for the next `quarters` quarters (3 years by default)."""
     on = on or _today()
-    return rules.forecast(forecast_cases(session, on), on, learned_durations(session), quarters=quarters)
+    probabilities = rules.parse_stage_values(get_settings().bequest_stage_probabilities,
+                                             rules.DEFAULT_PROBABILITY_BP)
+    if any(p > 10_000 for p in probabilities.values()):
+        raise ValidationError("a stage probability cannot exceed 10000 basis points")
+    return rules.forecast(forecast_cases(session, on), on, learned_durations(session), probabilities,
+                          quarters=quarters)
 
 
 # --- follow-up ------------------------------------------------------------------------------------------
@@ -593,6 +602,7 @@ def create_follow_up_tasks(session: Session, on: dt.date) -> list[BequestTask]:
             [c.id for c in open_cases]))).scalars():
         tasks[(t.case_id, t.kind)].append(t)
     created = []
+    grace = get_settings().bequest_task_grace_days
     for case in open_cases:
         rule = rules.FOLLOW_UP.get(Stage(case.stage))
         if rule is None:
@@ -601,7 +611,7 @@ def create_follow_up_tasks(session: Session, on: dt.date) -> list[BequestTask]:
         if any(t.status == TaskStatus.OPEN for t in mine):
             continue
         since = max([case.stage_since, *[t.done_on for t in mine if t.done_on and t.stage == case.stage]])
-        due = rules.follow_up_due(case.stage, since, on)
+        due = rules.follow_up_due(case.stage, since, on, grace_days=grace)
         if due is None:
             continue
         task = BequestTask(case_id=case.id, kind=due.task, text=due.text, stage=case.stage,  # type: ignore[arg-type]

@@ -147,3 +147,16 @@ def test_merging_two_deceased_duplicates_keeps_one_open_check(session: Session) 
     checks = checks_of(session, survivor.id)
     assert sorted(c.status for c in checks) == ["merged", "open"]
     assert next(c for c in checks if c.status == "open").priority == "high"
+
+
+def test_forecast_probabilities_follow_the_setting(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = service.open_case(session, deceased_name="P", notified_on=D(2027, 1, 1), kind="pecuniary",
+                             estimate=Money(10_000_00))
+
+    def expected() -> int:
+        f = service.compute_forecast(session, D(2027, 1, 2))
+        return next(c for c in f.cases if c.case_id == case.id).expected["central"][1]
+
+    assert expected() == 8_500_00
+    monkeypatch.setenv("DONORCRM_BEQUEST_STAGE_PROBABILITIES", "notified=6000")
+    assert expected() == 6_000_00

@@ -152,3 +152,16 @@ def test_min_cases_is_a_parameter(min_cases: int) -> None:
     closed = [history((Stage.NOTIFIED, 7), (Stage.DOCUMENTS, 1), (Stage.ADMINISTRATION, 1), (Stage.FINAL, 1),
                       (Stage.CLOSED, 0))] * min_cases
     assert learn_durations(closed, min_cases=min_cases)[Stage.NOTIFIED] == 7
+
+
+def test_stage_values_can_be_overridden_by_a_setting() -> None:
+    from donorcrm.bequests.rules import DEFAULT_PROBABILITY_BP, parse_stage_values
+    from donorcrm.errors import ValidationError
+
+    got = parse_stage_values(" notified=8000, disputed=4000 ", DEFAULT_PROBABILITY_BP)
+    assert got[Stage.NOTIFIED] == 8000 and got[Stage.DISPUTED] == 4000
+    assert got[Stage.FINAL] == DEFAULT_PROBABILITY_BP[Stage.FINAL]
+    assert parse_stage_values("", DEFAULT_PROBABILITY_BP) == dict(DEFAULT_PROBABILITY_BP)
+    for bad in ("notified", "heaven=1", "notified=-1", "closed=5", "notified=x"):
+        with pytest.raises(ValidationError):
+            parse_stage_values(bad, DEFAULT_PROBABILITY_BP)
