@@ -37,6 +37,12 @@ class Settings:
     first_as_frst: bool = False
     max_transactions_per_file: int = 0  # 0 = no cap
     failures_before_pause: int = 3
+    # Grants: remind this many days ahead, escalate after this many days overdue; repayment term after
+    # settlement; a settled subsidy may still be lowered for this many years (Awb 4:49).
+    grant_reminder_days: int = 30
+    grant_escalation_days: int = 14
+    grant_repayment_days: int = 42
+    grant_revision_years: int = 5
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30

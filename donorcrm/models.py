@@ -11,10 +11,22 @@ from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.grants.models import (
+    CofundingAllocation,
+    Funder,
+    FundSpending,
+    Grant,
+    GrantInstalment,
+    GrantReminder,
+    GrantReport,
+    RepaymentClaim,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
+    "RepaymentClaim",
     "metadata",
 ]
