@@ -227,6 +227,7 @@ class Award:
 
 def award(session: Session, grant_id: int, decision: Award) -> Grant:
     grant = get_grant(session, grant_id)
+    rules.check_transition(grant.stage, GrantStage.AWARDED)  # before anything is written
     if decision.awarded.minor <= 0 or decision.awarded.currency != grant.currency:
         raise ValidationError(f"awarded amount must be positive and in {grant.currency}, got {decision.awarded}")
     budget = decision.budget or _money(grant.budget_minor, grant.currency)
@@ -282,7 +283,8 @@ def plan_instalments(session: Session, grant_id: int, planned: list[rules.Planne
     problems += [rules.Problem(f"instalment due {p.due_on}", f"currency {p.amount.currency} is not {grant.currency}")
                  for p in planned if p.amount.currency != grant.currency]
     if problems:
-        raise ValidationError(f"schedule for {grant.reference} not accepted", problems)
+        raise ValidationError(f"schedule for {grant.reference} not accepted: " + "; ".join(map(str, problems)),
+                              problems)
     seq = max((i.seq for i in _instalments(session, grant_id)), default=0)
     rows = []
     for p in sorted(planned, key=lambda p: p.due_on):
@@ -502,7 +504,8 @@ def settle(session: Session, grant_id: int, *, settled: Money, on: dt.date) -> S
     """
     grant = get_grant(session, grant_id)
     awarded = Money(grant.awarded_minor or 0, grant.currency)
-    if grant.stage in (GrantStage.SETTLED, GrantStage.CLOSED):
+    revising = grant.stage in (GrantStage.SETTLED, GrantStage.CLOSED)
+    if revising:
         previous = Money(grant.settled_minor or 0, grant.currency)
         if settled >= previous:
             raise InvalidState(f"{grant.reference} is settled at {previous}; a revision can only lower it")
@@ -516,7 +519,9 @@ def settle(session: Session, grant_id: int, *, settled: Money, on: dt.date) -> S
     open_instalments = [i for i in _instalments(session, grant_id) if i.status == InstalmentStatus.PLANNED]
     for inst in open_instalments:
         cancel_instalment(session, inst.id, reason="replaced by settlement")  # type: ignore[arg-type]
-    _move(session, grant, GrantStage.SETTLED, settled_minor=settled.minor, settled_on=on, closed_on=None)
+    # The revision period runs from the first settlement, so a revision keeps that date.
+    _move(session, grant, GrantStage.SETTLED, settled_minor=settled.minor,
+          settled_on=grant.settled_on if revising else on, closed_on=None)
     result = SettlementOutcome(grant=grant, settlement=outcome)
     if outcome.to_receive.minor > 0:
         result.final_instalment = plan_instalments(session, grant_id, [rules.PlannedInstalment(
