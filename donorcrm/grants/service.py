@@ -310,6 +310,7 @@ def cancel_instalment(session: Session, instalment_id: int, *, reason: str) -> G
     session.flush()
     audit.record(session, "grant.cancel_instalment", "grant_instalment", instalment_id,
                  before={"status": "planned"}, after={"status": "cancelled", "reason": reason})
+    _close_reminders(session, ReminderSubject.INSTALMENT, instalment_id)
     return inst
 
 
@@ -372,6 +373,7 @@ def _mark_received(session: Session, inst: GrantInstalment, gift: Gift) -> None:
                  before={"status": "planned"},
                  after={"status": "received", "gift_id": gift.id,
                         "amount": str(Money(gift.amount_minor, gift.currency))})
+    _close_reminders(session, ReminderSubject.INSTALMENT, inst.id)
 
 
 def link_gift(session: Session, instalment_id: int, gift_id: int) -> Gift:
@@ -459,6 +461,8 @@ def _report_to(session: Session, report_id: int, allowed_from: set[str], status:
     session.flush()
     audit.record(session, f"grant.report_{status}", "grant_report", report_id, before=before,
                  after={"status": status, **changes})
+    if status in (ReportStatus.SUBMITTED, ReportStatus.WAIVED):
+        _close_reminders(session, ReminderSubject.REPORT, report_id)
     return report
 
 
@@ -588,6 +592,7 @@ def record_repayment(session: Session, claim_id: int, *, paid_on: dt.date, payme
     session.flush()
     audit.record(session, "grant.repayment_paid", "grant_repayment", claim_id,
                  after={"paid_on": paid_on, "payment_ref": payment_ref})
+    _close_reminders(session, ReminderSubject.REPAYMENT, claim_id)
     return claim
 
 
@@ -708,6 +713,17 @@ def create_reminders(session: Session, *, today: dt.date, horizon_days: int | No
         audit.record(session, "grant.reminders", "grant_reminder", None,
                      after={"created": len(created), "on": today})
     return created
+
+
+def _close_reminders(session: Session, subject: ReminderSubject, subject_id: int | None) -> None:
+    """What was done needs no more reminding: its open reminders are acknowledged by whoever did it."""
+    for reminder in session.execute(select(GrantReminder).where(
+        GrantReminder.subject == subject, GrantReminder.subject_id == subject_id,
+        GrantReminder.acknowledged_at.is_(None),  # type: ignore[union-attr]
+    )).scalars():
+        reminder.acknowledged_at = utcnow()
+        reminder.acknowledged_by = audit.current_actor()
+        session.add(reminder)
 
 
 def acknowledge_reminder(session: Session, reminder_id: int) -> GrantReminder:
