@@ -53,15 +53,17 @@ def list_grants(
     if as_json:
         _emit(rows)
         return
-    table = Table("id", "reference", "funder", "stage", "awarded", "received", "to receive", "to repay",
-                  "co-funding", "next due")
+    table = Table("reference", "funder", "stage", "amount", "received", "to receive", "to repay", "co-funding",
+                  "next due")
+    table.columns[0].no_wrap = True
     for r in rows:
         cof = "" if r["cofunding_required"] == "0.00" else (
-            f"{_eur(r['cofunding_covered'])} of {_eur(r['cofunding_required'])}" + ("" if r["cofunding_met"]
-                                                                                    else " SHORT"))
-        table.add_row(str(r["id"]), r["reference"], r["funder"], r["stage"], _eur(r["awarded"]),
-                      _eur(r["received"]), _eur(r["to_receive"]), _eur(r["to_repay"]), cof,
-                      str(r["next_due_on"] or ""))
+            f"{_eur(r['cofunding_covered'])} / {_eur(r['cofunding_required'])}"
+            + (" ok" if r["cofunding_met"] else " SHORT"))
+        awarded = r["awarded"] != "0.00"
+        amount = _eur(r["awarded"]) if awarded else (f"asked {_eur(r['requested'])}" if r["requested"] else "")
+        money = [_eur(r[k]) if awarded else "" for k in ("received", "to_receive", "to_repay")]
+        table.add_row(r["reference"], r["funder"], r["stage"], amount, *money, cof, str(r["next_due_on"] or ""))
     console.print(table)
 
 

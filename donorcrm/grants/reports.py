@@ -51,6 +51,8 @@ def _sum_by_grant(session: Session, stmt: Any) -> dict[int, int]:
 
 # --- grants ------------------------------------------------------------------------------------------
 
+STAGE_ORDER = list(GrantStage)  # the lifecycle order, for display
+
 
 @dataclass(frozen=True)
 class GrantRow:
@@ -63,6 +65,7 @@ class GrantRow:
     category: str
     period_start: dt.date | None
     period_end: dt.date | None
+    requested: Money | None
     awarded: Money
     settled: Money | None
     received: Money
@@ -81,7 +84,6 @@ def grant_rows(session: Session, *, stage: str | None = None, funder_id: int | N
         select(Grant, Donor.organisation_name, Funder.code, Funder.kind, Fund.code)
         .join(Funder, Funder.id == Grant.funder_id).join(Donor, Donor.id == Funder.donor_id)
         .outerjoin(Fund, Fund.id == Grant.fund_id)
-        .order_by(Grant.stage, Grant.reference)
     )
     if stage:
         stmt = stmt.where(Grant.stage == stage)
@@ -128,11 +130,13 @@ def grant_rows(session: Session, *, stage: str | None = None, funder_id: int | N
         rows.append(GrantRow(
             id=grant.id, reference=grant.reference, funder=org_name or code, funder_kind=kind, title=grant.title,
             stage=grant.stage, category=grant.category, period_start=grant.period_start,
-            period_end=grant.period_end, awarded=awarded, settled=settled, received=money.received,
+            period_end=grant.period_end,
+            requested=None if grant.requested_minor is None else Money(grant.requested_minor, cur), awarded=awarded, settled=settled, received=money.received,
             to_receive=money.to_receive if live else Money.zero(cur), to_repay=money.to_repay,
             cofunding_required=cof.required, cofunding_covered=cof.covered, cofunding_met=cof.met,
             fund_code=fund_code, next_due_on=min(dues) if dues and live else None,
         ))
+    rows.sort(key=lambda r: (STAGE_ORDER.index(GrantStage(r.stage)), r.reference))
     return rows
 
 
@@ -142,9 +146,6 @@ class StageRow:
     grants: int
     requested: Money
     awarded: Money
-
-
-STAGE_ORDER = list(GrantStage)
 
 
 def grants_by_stage(session: Session, currency: str = "EUR") -> list[StageRow]:
