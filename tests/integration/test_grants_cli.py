@@ -28,7 +28,7 @@ def demo_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_engine.cache_clear()
 
 
-def test_list_show_due_and_funds(demo_db: str, tmp_path: Path) -> None:
+def test_list_show_due_import_funds_and_remind(demo_db: str, tmp_path: Path) -> None:
     r = runner.invoke(app, ["list", "--json"])
     assert r.exit_code == 0, r.output
     rows = {g["reference"]: g for g in json.loads(r.output)}
@@ -69,8 +69,6 @@ def test_list_show_due_and_funds(demo_db: str, tmp_path: Path) -> None:
     r = runner.invoke(app, ["import-spending", str(bad)])
     assert r.exit_code == 1 and "nothing written" in r.output
 
-
-def test_remind_runs_the_job(demo_db: str) -> None:
     r = runner.invoke(app, ["remind", "--today", "2021-06-20"])
     assert r.exit_code == 0 and "reminder(s) created" in r.output
     assert int(r.output.split()[0]) > 0
