@@ -18,7 +18,6 @@ from donorcrm.grants.rules import reminder_level
 from donorcrm.money import Money
 
 app = typer.Typer(help="Institutional income: lottery, funds, ministries, municipalities.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 class _Out:
@@ -145,7 +144,7 @@ def import_spending(
         result = spending.import_spending_csv(s, path.read_text(encoding="utf-8-sig"), source=source,
                                               locale=locale, partial=partial)
     for problem in result.problems:
-        err.print(str(problem), markup=False, highlight=False)
+        typer.echo(str(problem), err=True)
     typer.echo(f"{result.rows} rows: {result.written} written, {result.already_imported} already imported, "
                f"{len(result.problems)} problem(s)" + ("" if partial or result.ok else "; nothing written"))
     if not result.ok:
