@@ -43,6 +43,8 @@ def schedule() -> dict[str, CronTrigger]:
         "sepa_prenotifications": CronTrigger(hour=7, minute=0),
         "sepa_mandate_expiry": CronTrigger(day=1, hour=5, minute=0),
         "sepa_return_inbox": CronTrigger(minute="*/15"),
+        "bequest_follow_up": CronTrigger(hour=7, minute=30),
+        "grant_reminders": CronTrigger(hour=7, minute=45),
     }
 
 

@@ -61,7 +61,8 @@ def claim(engine: Engine, job: str, slot: str) -> int | None:
         return None
 
 
-def run_guarded(job: str, slot: str, fn: Callable[[], dict[str, Any]], engine: Engine | None = None) -> JobOutcome:
+def run_guarded(job: str, slot: str, fn: Callable[[], dict[str, Any] | int | None],
+                engine: Engine | None = None) -> JobOutcome:
     """Run ``fn`` once for (job, slot) and record its outcome, counts or error."""
     engine = engine or get_engine()
     run_id = claim(engine, job, slot)
@@ -69,7 +70,8 @@ def run_guarded(job: str, slot: str, fn: Callable[[], dict[str, Any]], engine: E
         return JobOutcome(job, slot, False, "skipped", {})
     table = JobRun.__table__  # type: ignore[attr-defined]
     try:
-        counts = fn() or {}
+        result = fn()
+        counts = result if isinstance(result, dict) else {"count": result or 0}
     except Exception as exc:  # recorded for the admin, then re-raised for the scheduler's log
         with engine.begin() as conn:
             conn.execute(update(table).where(table.c.id == run_id).values(
@@ -142,11 +144,27 @@ def sepa_return_inbox(on: dt.date | None = None, inbox: str | None = None) -> di
     return returns.import_inbox(folder, on=on or dt.date.today())
 
 
+def bequest_follow_up(on: dt.date | None = None) -> dict[str, Any]:
+    """Follow-up tasks of legacy cases (donorcrm.bequests.jobs)."""
+    from donorcrm.bequests.jobs import bequest_follow_up as run
+
+    return {"tasks": run(on)}
+
+
+def grant_reminders(on: dt.date | None = None) -> dict[str, Any]:
+    """Reminders and escalations of grant deadlines (donorcrm.grants.jobs)."""
+    from donorcrm.grants.jobs import grant_reminders as run
+
+    return {"reminders": run(on)}
+
+
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "sepa_collection_run": sepa_collection_run,
     "sepa_prenotifications": sepa_prenotifications,
     "sepa_mandate_expiry": sepa_mandate_expiry,
     "sepa_return_inbox": sepa_return_inbox,
+    "bequest_follow_up": bequest_follow_up,
+    "grant_reminders": grant_reminders,
 }
 
 
