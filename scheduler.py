@@ -19,6 +19,7 @@ import sys
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import MetaData
@@ -48,10 +49,10 @@ def schedule() -> dict[str, CronTrigger]:
     }
 
 
-def build_scheduler() -> BlockingScheduler:
-    engine = get_engine(get_settings().database_url)
+def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler, url: str | None = None) -> BaseScheduler:
+    engine = get_engine(url or get_settings().database_url)
     store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs", metadata=MetaData())
-    scheduler = BlockingScheduler(jobstores={"default": store}, executors={"default": ThreadPoolExecutor(2)},
+    scheduler = scheduler_class(jobstores={"default": store}, executors={"default": ThreadPoolExecutor(2)},
                                   job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
                                   timezone="UTC")
     for name, trigger in schedule().items():

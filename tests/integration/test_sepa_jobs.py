@@ -75,6 +75,23 @@ def test_the_job_store_table_comes_from_the_migrations(engine: Engine) -> None:
     assert "apscheduler_jobs" in inspect(engine).get_table_names()
 
 
+def test_the_scheduler_stores_its_jobs_in_the_migrated_table(engine: Engine) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy import text
+
+    sys.path.insert(0, str(ROOT))
+    import scheduler as scheduler_module
+
+    url = engine.url.render_as_string(hide_password=False)
+    for _ in range(2):  # a second scheduler process replaces the same job rows, never duplicates them
+        sched = scheduler_module.build_scheduler(BackgroundScheduler, url=url)
+        sched.start(paused=True)
+        sched.shutdown(wait=False)
+    with engine.connect() as conn:
+        ids = sorted(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
+    assert ids == sorted(scheduler_module.schedule()) and set(ids) <= set(jobs.JOBS)
+
+
 def test_scheduler_once_runs_the_expiry_sweep_and_guards_the_slot(engine: Engine, tmp_path: Path) -> None:
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "DONORCRM_DATABASE_URL": url, "DONORCRM_DATA_DIR": str(tmp_path)}
