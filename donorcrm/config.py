@@ -37,6 +37,15 @@ class Settings:
     first_as_frst: bool = False
     max_transactions_per_file: int = 0  # 0 = no cap
     failures_before_pause: int = 3
+    # Online giving (payments). Keys are secrets: kept out of repr() and so out of logs and tracebacks.
+    stripe_api_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    mollie_api_key: str = field(default="", repr=False)
+    mollie_api_endpoint: str = "https://api.mollie.com"
+    payments_webhook_base_url: str = ""  # public URL of the webhook app, e.g. https://giving.example.org/hooks
+    webhook_tolerance_seconds: int = 300  # Stripe signature timestamp tolerance
+    provider_timeout_seconds: int = 20
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30

@@ -11,10 +11,19 @@ from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.payments.models import (
+    PaymentEvent,
+    ProviderFee,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderPayoutLine,
+    ProviderSubscription,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout",
+    "ProviderPayoutLine", "ProviderSubscription", "User",
     "metadata",
 ]
