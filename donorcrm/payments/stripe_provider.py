@@ -162,9 +162,10 @@ class StripeProvider:
         if request.email:
             customer_params["email"] = request.email
         customer = self._call("create customer", lambda: self.v1.customers.create(params=customer_params))
-        pm_id = request.payment_method_ref
-        self._call("attach payment method",
-                   lambda: self.v1.payment_methods.attach(pm_id, params={"customer": customer.id}))
+        ref = request.payment_method_ref
+        attached = self._call("attach payment method",
+                              lambda: self.v1.payment_methods.attach(ref, params={"customer": customer.id}))
+        pm_id = attached.id
         self._call("set default payment method", lambda: self.v1.customers.update(
             customer.id, params={"invoice_settings": {"default_payment_method": pm_id}}))
         plan = self._call("create plan", lambda: self.v1.plans.create(params={
@@ -174,7 +175,7 @@ class StripeProvider:
         sub = self._call("create subscription", lambda: self.v1.subscriptions.create(params={
             "customer": customer.id, "items": [{"plan": plan.id}], "metadata": dict(request.metadata),
         })).to_dict()
-        pm = self._call("get payment method", lambda: self.v1.payment_methods.retrieve(pm_id)).to_dict()
+        pm = attached.to_dict()
         mandate = (pm.get("sepa_debit") or {}).get("mandate") if pm.get("type") == "sepa_debit" else None
         return StartedRecurring(customer_id=customer.id, subscription_id=sub["id"], mandate_id=mandate or pm_id,
                                 first_payment_id=None, checkout_url=None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import stripe
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -70,6 +71,8 @@ def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture()
 def stripe_provider(localstripe_url: str) -> StripeProvider:
+    """An adapter on an emptied localstripe (tests that list payments or payouts see only their own)."""
+    requests.delete(f"{localstripe_url}/_config/data", timeout=5).raise_for_status()
     return StripeProvider(STRIPE_KEY, webhook_secret=WEBHOOK_SECRET, api_base=localstripe_url, timeout=5)
 
 
