@@ -17,6 +17,7 @@ import copy
 import datetime as dt
 import itertools
 import json
+import socket
 import threading
 import time
 from decimal import Decimal
@@ -323,6 +324,11 @@ class MollieState:
 
 class _Handler(BaseHTTPRequestHandler):
     state: MollieState
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real API; the client reuses its connection
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -383,7 +389,8 @@ class MollieServer:
         self._httpd.state = self.state  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.state.base = self.url
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="mollie-fake", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="mollie-fake", daemon=True)
 
     def __enter__(self) -> MollieServer:
         self._thread.start()
