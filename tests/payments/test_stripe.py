@@ -220,3 +220,26 @@ def test_payout_links_payments_records_fees_and_reports_gaps(
         assert s.execute(select(ProviderPayment.payout_id).where(ProviderPayment.payment_id == b)).scalar_one() \
             == payout.id
         assert sorted(f.amount_minor for f in s.execute(select(ProviderFee)).scalars()) == [40, 43, 61]
+
+
+def test_sepa_debit_subscription_books_when_the_debit_succeeds(
+        engine: Engine, stripe_provider: StripeProvider, hooks: TestClient) -> None:
+    pm = stripe_provider.v1.payment_methods.create(params={
+        "type": "sepa_debit", "sepa_debit": {"iban": "DE89370400440532013000"},
+        "billing_details": {"name": "Jan de Vries", "email": "jan@example.org"}}).to_dict()
+    with session_scope(engine) as s:
+        donor = factories.donor(s)
+        commitment, started = service.start_recurring(
+            s, stripe_provider, donor_id=donor.id, amount=Money(2000), frequency="quarterly",
+            description="Quarterly gift", redirect_url="https://giving.example.org/thanks",
+            payment_method_ref=pm["id"])
+    [invoice] = stripe_provider.v1.invoices.list(params={"subscription": started.subscription_id}).to_dict()["data"]
+    deadline = time.monotonic() + 10  # localstripe settles SEPA debits asynchronously
+    while _pi(stripe_provider, invoice["payment_intent"])["status"] == "processing" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    _post(hooks, *signed("payment_intent.succeeded", _pi(stripe_provider, invoice["payment_intent"])))
+    with Session(engine) as s:
+        gift = s.execute(select(Gift).where(Gift.source == "stripe")).scalars().one()
+        assert (gift.amount_minor, gift.channel, gift.commitment_id) == (2000, "sepa_dd", commitment.id)
+        plan = stripe_provider.v1.subscriptions.retrieve(started.subscription_id).to_dict()["items"]["data"][0]["plan"]
+        assert (plan["interval"], plan["interval_count"]) == ("month", 3)
