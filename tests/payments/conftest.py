@@ -23,12 +23,10 @@ from starlette.testclient import TestClient
 
 from donorcrm.config import Settings
 from donorcrm.gifts.models import Gift
-from donorcrm.models import metadata
 from donorcrm.payments.mollie_provider import MollieProvider
 from donorcrm.payments.stripe_provider import StripeProvider
 from donorcrm.payments.types import Provider
 from donorcrm.payments.webhooks import create_app
-from tests.dbtools import migrated_engine
 from tests.payments.mollie_server import MollieServer
 
 STRIPE_KEY = "sk_test_donorcrm_local"
@@ -69,21 +67,6 @@ def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="session")
-def payments_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    with migrated_engine(backend, tmp_path_factory.mktemp(f"payments-{backend}")) as eng:
-        yield eng
-
-
-@pytest.fixture()
-def engine(payments_engine: Engine) -> Engine:
-    """One migrated database per backend for these tests, emptied before each (they commit, so no rollback)."""
-    with payments_engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):  # a few rows each: DELETE beats TRUNCATE here
-            conn.execute(table.delete())
-    return payments_engine
 
 
 @pytest.fixture()
