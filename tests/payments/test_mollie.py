@@ -252,3 +252,23 @@ def test_sync_books_what_webhooks_missed_and_is_idempotent(
         assert net(s, "mollie") == 1001 + 1002
         status = s.execute(select(ProviderPayment.status).where(ProviderPayment.payment_id == open_one)).scalar_one()
         assert status == PaymentStatus.OPEN
+
+
+def test_the_same_call_delivered_concurrently_books_once(engine: Engine, mollie: MollieServer,
+                                                         mollie_provider: MollieProvider) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from donorcrm.payments.events import handle_webhook
+
+    pid, _ = _one_off(engine, mollie_provider, 3300)
+    mollie.state.pay(pid)
+    body = f"id={pid}".encode()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: handle_webhook(engine, mollie_provider, body, {}), range(4)))
+    assert [r.http_status for r in results] == [200] * 4
+    assert sum(1 for r in results if r.http_status == 200 and not r.duplicate) == 1
+    retry_parked(engine, mollie_provider)
+    with Session(engine) as s:
+        assert ledger(s, "mollie") == [("gift", 3300, pid)]
+        outcomes = [e.outcome for e in s.execute(select(PaymentEvent)).scalars()]
+        assert "retry" not in outcomes
