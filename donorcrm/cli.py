@@ -30,7 +30,6 @@ app.add_typer(import_app, name="import")
 def _register_domain_commands() -> None:
     from donorcrm.campaigns.cli import actions_app as campaign_actions_app
     from donorcrm.campaigns.cli import app as campaigns_app
-
     from donorcrm.payments.cli import app as payments_app
 
     app.add_typer(campaigns_app, name="campaigns")

@@ -336,10 +336,11 @@ def apply_payment(session: Session, state: PaymentState, *, provider: PaymentPro
     if (commitment is not None and state.status is PaymentStatus.FAILED
             and previous_status != PaymentStatus.FAILED and state.sequence == "recurring"):
         _count_failure(session, commitment, f"payment {state.payment_id} failed")
-    if state.status is PaymentStatus.PAID and provider is not None:
-        _start_pending_subscription(session, provider, row, state, applied)
-    elif state.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
-        _first_payment_lost(session, row, state)
+    if state.customer_id and state.sequence == "first":  # only Mollie first payments start subscriptions
+        if state.status is PaymentStatus.PAID and provider is not None:
+            _start_pending_subscription(session, provider, row, state, applied)
+        elif state.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
+            _first_payment_lost(session, row, state)
     session.add(row)
     session.flush()
     return applied

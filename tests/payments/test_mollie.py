@@ -272,3 +272,17 @@ def test_the_same_call_delivered_concurrently_books_once(engine: Engine, mollie:
         assert ledger(s, "mollie") == [("gift", 3300, pid)]
         outcomes = [e.outcome for e in s.execute(select(PaymentEvent)).scalars()]
         assert "retry" not in outcomes
+
+
+def test_a_failed_first_payment_ends_the_commitment_without_a_subscription(
+        engine: Engine, mollie: MollieServer, mollie_provider: MollieProvider, hooks: TestClient) -> None:
+    with session_scope(engine) as s:
+        commitment, started = service.start_recurring(
+            s, mollie_provider, donor_id=factories.donor(s).id, amount=Money(1000), description="Monthly gift",
+            redirect_url="https://giving.example.org/thanks")
+    mollie.state.pay(started.first_payment_id, status="failed")  # type: ignore[arg-type]
+    _call(hooks, started.first_payment_id)  # type: ignore[arg-type]
+    with Session(engine) as s:
+        assert s.get(Commitment, commitment.id).status == CommitmentStatus.CANCELLED  # type: ignore[union-attr]
+        assert ledger(s, "mollie") == []
+    assert mollie.state.subscriptions == {}
