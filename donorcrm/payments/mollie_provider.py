@@ -96,7 +96,7 @@ class MollieProvider:
     def __init__(self, api_key: str, *, endpoint: str = "", timeout: float = 20.0, webhook_url: str = "") -> None:
         if not api_key:
             raise ValidationError("no Mollie API key: set DONORCRM_MOLLIE_API_KEY")
-        self._client = Client(api_endpoint=endpoint, timeout=(5, timeout), retry=1)
+        self._client = Client(api_endpoint=endpoint, timeout=(5, timeout), retry=1)  # type: ignore[arg-type]
         self._client.set_api_key(api_key)
         self._webhook_url = webhook_url
 
