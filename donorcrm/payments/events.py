@@ -153,6 +153,10 @@ def process_event(engine: Engine, provider: PaymentProvider, event: IncomingEven
             log.warning("%s event %s parked: %s", event.provider.value, event_id, type(exc).__name__)
             _park(engine, event, parked_id, digest or "-", str(exc))
             return EventResult(503, EventOutcome.RETRY.value, parked_id)
+        except Exception as exc:  # a bug must not lose the event: park it, answer 500, the provider retries
+            log.exception("%s event %s failed", event.provider.value, event_id)
+            _park(engine, event, parked_id, digest or "-", f"{type(exc).__name__}: {exc}")
+            return EventResult(500, EventOutcome.RETRY.value, parked_id)
     raise AssertionError("unreachable")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from donorcrm import audit
+from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import MONTHS_PER_PERIOD, Commitment, CommitmentStatus, Frequency
 from donorcrm.config import get_settings
 from donorcrm.db import utcnow
@@ -255,10 +256,16 @@ def _new_row(session: Session, state: PaymentState) -> ProviderPayment:
     category = state.metadata.get("category")
     if category not in set(IncomeCategory):
         category = None
+    campaign_id = _int(state.metadata.get("campaign_id"))
+    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+        campaign_id = None
+    fund_id = _int(state.metadata.get("fund_id"))
+    if fund_id is not None and session.get(Fund, fund_id) is None:
+        fund_id = None
     row = ProviderPayment(
         provider=state.provider.value, payment_id=state.payment_id, status=state.status.value,
         amount_minor=state.amount.minor, currency=state.amount.currency, donor_id=donor_id, category=category,
-        campaign_id=_int(state.metadata.get("campaign_id")), fund_id=_int(state.metadata.get("fund_id")),
+        campaign_id=campaign_id, fund_id=fund_id,
     )
     session.add(row)
     return row
@@ -323,15 +330,17 @@ def apply_payment(session: Session, state: PaymentState, *, provider: PaymentPro
             row.gift_id = gift.id
 
     for refund in sorted(state.refunds, key=lambda r: (r.created_on, r.refund_id)):
-        if refund.is_effective and _reverse(session, row, refund.refund_id, refund.amount, EntryType.REFUND,
-                                            refund.created_on, "refund", applied):
-            pass
+        if refund.is_effective:
+            _reverse(session, row, refund.refund_id, refund.amount, EntryType.REFUND, refund.created_on, "refund",
+                     applied)
+        elif find_by_ref(session, source, refund.refund_id) is not None:  # booked while pending, then failed
+            _reinstate(session, row, refund.refund_id, refund.amount, applied, why="refund failed")
     for cb in sorted(state.chargebacks, key=lambda c: (c.created_on, c.chargeback_id)):
         if _reverse(session, row, cb.chargeback_id, cb.amount, EntryType.CHARGEBACK, cb.created_on,
                     "chargeback", applied) and commitment is not None:
             _count_failure(session, commitment, f"chargeback {cb.chargeback_id}")
         if cb.reversed:
-            _reinstate(session, row, cb.chargeback_id, cb.amount, applied)
+            _reinstate(session, row, cb.chargeback_id, cb.amount, applied, why="chargeback reversed")
 
     if (commitment is not None and state.status is PaymentStatus.FAILED
             and previous_status != PaymentStatus.FAILED and state.sequence == "recurring"):
@@ -376,8 +385,9 @@ def _reverse(session: Session, row: ProviderPayment, ref: str, amount: Money, en
     return True
 
 
-def _reinstate(session: Session, row: ProviderPayment, ref: str, amount: Money, applied: Applied) -> None:
-    """A chargeback the charity won: the money came back, so it is a gift again."""
+def _reinstate(session: Session, row: ProviderPayment, ref: str, amount: Money, applied: Applied, *,
+               why: str) -> None:
+    """Money that came back after a reversal (a chargeback won, a refund that failed) is a gift again."""
     key = f"{ref}/reversed"
     if find_by_ref(session, row.provider, key) is not None:
         return
@@ -388,7 +398,7 @@ def _reinstate(session: Session, row: ProviderPayment, ref: str, amount: Money, 
         session, donor_id=template.donor_id, amount=amount, received_on=dt.date.today(), channel=template.channel,
         category=template.category, source=row.provider, external_ref=key, fund_id=template.fund_id,
         campaign_id=template.campaign_id, commitment_id=template.commitment_id,
-        note=f"chargeback {ref} reversed in the charity's favour",
+        note=f"{why}: {ref}",
     )
     row.gift_id = row.gift_id or gift.id
     applied.booked.append(int(gift.id))  # type: ignore[arg-type]

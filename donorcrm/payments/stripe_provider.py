@@ -48,8 +48,8 @@ _SUBSCRIPTION_STATUS = {
     "canceled": SubscriptionStatus.CANCELED,
     "incomplete_expired": SubscriptionStatus.CANCELED,
 }
-# Dispute statuses where the money went back to the charity.
-_DISPUTE_WON = {"won", "warning_closed"}
+# Dispute statuses where the money went back to the charity. Inquiries (warning_*) never take money.
+_DISPUTE_WON = {"won"}
 _PAGE = 100
 
 
@@ -320,6 +320,8 @@ class StripeProvider:
         if not pi:
             return Resolution(ignored="dispute without a payment intent")
         state = self.get_payment(pi)
+        if str(obj.get("status", "")).startswith("warning_"):
+            return Resolution(payments=(state,))  # an inquiry: no funds withdrawn, nothing to reverse
         cb = Chargeback(chargeback_id=str(obj["id"]), payment_id=pi, amount=money_of(obj["amount"], obj["currency"]),
                         created_on=_date(obj.get("created")) or dt.date.today(),
                         reversed=obj.get("status") in _DISPUTE_WON)

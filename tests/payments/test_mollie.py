@@ -286,3 +286,17 @@ def test_a_failed_first_payment_ends_the_commitment_without_a_subscription(
         assert s.get(Commitment, commitment.id).status == CommitmentStatus.CANCELLED  # type: ignore[union-attr]
         assert ledger(s, "mollie") == []
     assert mollie.state.subscriptions == {}
+
+
+def test_a_refund_that_fails_after_it_was_booked_gives_the_gift_back(
+        engine: Engine, mollie: MollieServer, mollie_provider: MollieProvider, hooks: TestClient) -> None:
+    pid, _ = _one_off(engine, mollie_provider, 2500)
+    mollie.state.pay(pid)
+    refund = mollie.state.dashboard_refund(pid, "25.00")
+    _call(hooks, pid)
+    mollie.state.refunds[refund["id"]]["status"] = "failed"  # the donor's bank account was closed
+    _call(hooks, pid)
+    _call(hooks, pid)
+    with Session(engine) as s:
+        assert ledger(s, "mollie") == [("gift", 2500, pid), ("refund", -2500, refund["id"]),
+                                       ("gift", 2500, f"{refund['id']}/reversed")]

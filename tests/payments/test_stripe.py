@@ -243,3 +243,16 @@ def test_sepa_debit_subscription_books_when_the_debit_succeeds(
         assert (gift.amount_minor, gift.channel, gift.commitment_id) == (2000, "sepa_dd", commitment.id)
         plan = stripe_provider.v1.subscriptions.retrieve(started.subscription_id).to_dict()["items"]["data"][0]["plan"]
         assert (plan["interval"], plan["interval_count"]) == ("month", 3)
+
+
+def test_an_inquiry_takes_no_money_and_stale_metadata_does_not_block_booking(
+        engine: Engine, stripe_provider: StripeProvider, hooks: TestClient) -> None:
+    pi = stripe_provider.v1.payment_intents.create(params={
+        "amount": 900, "currency": "eur", "payment_method": "pm_card_visa", "confirm": True,
+        "metadata": {"donor_id": "987654", "campaign_id": "987654", "fund_id": "x"}}).to_dict()
+    inquiry = {"id": "dp_inquiry", "object": "dispute", "amount": 900, "currency": "eur",
+               "charge": pi["latest_charge"]["id"], "status": "warning_needs_response", "created": int(time.time())}
+    assert _post(hooks, *signed("charge.dispute.created", inquiry))["status"] == 200
+    with Session(engine) as s:
+        gift = s.execute(select(Gift).where(Gift.source == "stripe")).scalars().one()
+        assert (gift.amount_minor, gift.donor_id, gift.campaign_id, gift.entry_type) == (900, None, None, "gift")
