@@ -145,6 +145,7 @@ def start_recurring(
     fund_id: int | None = None,
     method: str | None = None,
     payment_method_ref: str | None = None,
+    mandate_ref: str | None = None,
     starts_on: dt.date | None = None,
 ) -> tuple[Commitment, StartedRecurring]:
     """A commitment paid through the provider: Mollie starts with a first payment, Stripe with a subscription."""
@@ -166,7 +167,7 @@ def start_recurring(
     started = provider.start_recurring(RecurringRequest(
         amount=amount, interval_months=months, description=description, name=donor.display_name,
         email=donor.email, redirect_url=redirect_url, webhook_url=_webhook_url(provider),
-        payment_method_ref=payment_method_ref, method=method, start_date=starts_on,
+        payment_method_ref=payment_method_ref, mandate_ref=mandate_ref, method=method, start_date=starts_on,
         metadata={"donor_id": str(donor_id), "commitment_id": str(commitment.id)},
     ))
     sub = ProviderSubscription(

@@ -175,9 +175,10 @@ class StripeProvider:
         sub = self._call("create subscription", lambda: self.v1.subscriptions.create(params={
             "customer": customer.id, "items": [{"plan": plan.id}], "metadata": dict(request.metadata),
         })).to_dict()
-        pm = attached.to_dict()
-        mandate = (pm.get("sepa_debit") or {}).get("mandate") if pm.get("type") == "sepa_debit" else None
-        return StartedRecurring(customer_id=customer.id, subscription_id=sub["id"], mandate_id=mandate or pm_id,
+        # A SEPA mandate lives on the SetupIntent that collected the payment method (Stripe.js passes its id);
+        # for cards the payment method itself is the standing authorisation.
+        return StartedRecurring(customer_id=customer.id, subscription_id=sub["id"],
+                                mandate_id=request.mandate_ref or pm_id,
                                 first_payment_id=None, checkout_url=None)
 
     def create_subscription(self, customer_id: str, mandate_id: str | None, request: RecurringRequest) -> str:
@@ -229,12 +230,7 @@ class StripeProvider:
             except NotFound:
                 method = None
         method = method or (types[0] if types else None)
-        subscription_id = None
-        invoice_id = _id(pi.get("invoice"))
-        if invoice_id:
-            inv = self._call("get invoice", lambda: self.v1.invoices.retrieve(invoice_id)).to_dict()
-            subscription_id = _id(inv.get("subscription")) or _id(
-                ((inv.get("parent") or {}).get("subscription_details") or {}).get("subscription"))
+        subscription_id = self._subscription_of(pi)
         refunds: tuple[Refund, ...] = ()
         if charge_id:
             refunds = tuple(self._refund(r, payment_id) for r in self._list(
@@ -251,6 +247,33 @@ class StripeProvider:
             mandate_id=None, sequence="recurring" if subscription_id else "oneoff", charge_ref=charge_id,
             metadata=_metadata(pi.get("metadata")), refunds=refunds,
         )
+
+    def _subscription_of(self, pi: Mapping[str, Any]) -> str | None:
+        """The subscription a PaymentIntent pays an instalment of, in old and new API shapes.
+
+        Before API version 2025-03-31 a PaymentIntent names its invoice; since then the invoice is found
+        through the invoice payments list, and the subscription sits under invoice.parent.
+        """
+        if not pi.get("customer"):
+            return None  # subscriptions always have a customer; one-off gifts need no lookup
+        invoice_id = _id(pi.get("invoice"))
+        if invoice_id is None and "invoice" not in pi:
+            try:
+                found = self._call("find invoice payment", lambda: self.v1.invoice_payments.list(
+                    params={"payment": {"type": "payment_intent", "payment_intent": pi["id"]}, "limit": 1}))
+                data = found.to_dict().get("data") or []
+                invoice_id = _id(data[0].get("invoice")) if data else None
+            except NotFound:
+                invoice_id = None
+            except ProviderError as exc:
+                if exc.retryable:
+                    raise  # try again later rather than book an instalment as a one-off gift
+                invoice_id = None
+        if not invoice_id:
+            return None
+        inv = self._call("get invoice", lambda: self.v1.invoices.retrieve(invoice_id)).to_dict()
+        return _id(inv.get("subscription")) or _id(
+            ((inv.get("parent") or {}).get("subscription_details") or {}).get("subscription"))
 
     def get_subscription(self, customer_id: str, subscription_id: str) -> SubscriptionState:
         sub = self._call("get subscription", lambda: self.v1.subscriptions.retrieve(subscription_id)).to_dict()

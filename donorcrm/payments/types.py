@@ -162,6 +162,7 @@ class RecurringRequest:
     redirect_url: str
     webhook_url: str | None = None
     payment_method_ref: str | None = None  # Stripe: pm_ (card or sepa_debit) set up by Stripe.js
+    mandate_ref: str | None = None  # Stripe SEPA: the mandate of the SetupIntent that collected the pm
     method: str | None = None  # Mollie first payment method (ideal, creditcard, directdebit)
     start_date: dt.date | None = None
     metadata: dict[str, str] = field(default_factory=dict)

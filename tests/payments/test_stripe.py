@@ -232,7 +232,7 @@ def test_sepa_debit_subscription_books_when_the_debit_succeeds(
         commitment, started = service.start_recurring(
             s, stripe_provider, donor_id=donor.id, amount=Money(2000), frequency="quarterly",
             description="Quarterly gift", redirect_url="https://giving.example.org/thanks",
-            payment_method_ref=pm["id"])
+            payment_method_ref=pm["id"], mandate_ref="mandate_1TestSepa")
     [invoice] = stripe_provider.v1.invoices.list(params={"subscription": started.subscription_id}).to_dict()["data"]
     deadline = time.monotonic() + 10  # localstripe settles SEPA debits asynchronously
     while _pi(stripe_provider, invoice["payment_intent"])["status"] == "processing" and time.monotonic() < deadline:
@@ -241,6 +241,7 @@ def test_sepa_debit_subscription_books_when_the_debit_succeeds(
     with Session(engine) as s:
         gift = s.execute(select(Gift).where(Gift.source == "stripe")).scalars().one()
         assert (gift.amount_minor, gift.channel, gift.commitment_id) == (2000, "sepa_dd", commitment.id)
+        assert service.subscription_of_commitment(s, commitment.id).mandate_id == "mandate_1TestSepa"  # type: ignore[arg-type,union-attr]
         plan = stripe_provider.v1.subscriptions.retrieve(started.subscription_id).to_dict()["items"]["data"][0]["plan"]
         assert (plan["interval"], plan["interval_count"]) == ("month", 3)
 
