@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import stripe
@@ -130,6 +131,8 @@ class StripeProvider:
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise ProviderError("stripe", "network", f"{what}: {type(exc).__name__}", retryable=True) from None
         except stripe.APIError as exc:
+            if exc.http_status == 404:  # an endpoint this server does not have
+                raise NotFound(f"stripe: {what}: not found") from None
             raise ProviderError("stripe", str(exc.http_status), f"{what}: {type(exc).__name__}",
                                 retryable=True) from None
         except stripe.StripeError as exc:
@@ -236,6 +239,7 @@ class StripeProvider:
             refunds = tuple(self._refund(r, payment_id) for r in self._list(
                 "list refunds", lambda p: self.v1.refunds.list(params=p), {"payment_intent": payment_id}))
         status = payment_status(pi)
+        chargebacks = self._disputes(payment_id) if charge_id and status is PaymentStatus.PAID else ()
         paid_on = None
         if status is PaymentStatus.PAID:
             paid_on = _date(pi.get("created"))
@@ -245,8 +249,25 @@ class StripeProvider:
             provider=Provider.STRIPE, payment_id=pi["id"], status=status, amount=money_of(pi["amount"], currency),
             method=method, paid_on=paid_on, customer_id=_id(pi.get("customer")), subscription_id=subscription_id,
             mandate_id=None, sequence="recurring" if subscription_id else "oneoff", charge_ref=charge_id,
-            metadata=_metadata(pi.get("metadata")), refunds=refunds,
+            metadata=_metadata(pi.get("metadata")), refunds=refunds, chargebacks=chargebacks,
         )
+
+    def _disputes(self, payment_id: str) -> tuple[Chargeback, ...]:
+        """Disputes that took money (inquiries do not), so sync finds chargebacks whose webhook was lost."""
+        try:
+            found = list(self._list("list disputes", lambda p: self.v1.disputes.list(params=p),
+                                    {"payment_intent": payment_id}))
+        except NotFound:  # a server without the disputes API (localstripe)
+            return ()
+        return tuple(self._chargeback(d, payment_id) for d in found
+                     if not str(d.get("status", "")).startswith("warning_"))
+
+    @staticmethod
+    def _chargeback(obj: Mapping[str, Any], payment_id: str) -> Chargeback:
+        return Chargeback(chargeback_id=str(obj["id"]), payment_id=payment_id,
+                          amount=money_of(obj["amount"], obj["currency"]),
+                          created_on=_date(obj.get("created")) or dt.date.today(),
+                          reversed=obj.get("status") in _DISPUTE_WON)
 
     def _subscription_of(self, pi: Mapping[str, Any]) -> str | None:
         """The subscription a PaymentIntent pays an instalment of, in old and new API shapes.
@@ -345,12 +366,9 @@ class StripeProvider:
         state = self.get_payment(pi)
         if str(obj.get("status", "")).startswith("warning_"):
             return Resolution(payments=(state,))  # an inquiry: no funds withdrawn, nothing to reverse
-        cb = Chargeback(chargeback_id=str(obj["id"]), payment_id=pi, amount=money_of(obj["amount"], obj["currency"]),
-                        created_on=_date(obj.get("created")) or dt.date.today(),
-                        reversed=obj.get("status") in _DISPUTE_WON)
-        from dataclasses import replace
-
-        return Resolution(payments=(replace(state, chargebacks=(*state.chargebacks, cb)),))
+        cb = self._chargeback(obj, pi)  # the signed payload is the newest word on this dispute
+        others = tuple(c for c in state.chargebacks if c.chargeback_id != cb.chargeback_id)
+        return Resolution(payments=(replace(state, chargebacks=(*others, cb)),))
 
     # --- sync and payouts ----------------------------------------------------------------------------------
     def payments_since(self, since: dt.datetime) -> Iterator[str]:
