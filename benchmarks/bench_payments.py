@@ -88,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    n, repeats = (200, 3) if args.quick else (2000, 3)
+    n, repeats = (200, 3) if args.quick else (1000, 3)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
