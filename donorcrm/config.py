@@ -37,6 +37,10 @@ class Settings:
     first_as_frst: bool = False
     max_transactions_per_file: int = 0  # 0 = no cap
     failures_before_pause: int = 3
+    # Bank reconciliation: a line is booked automatically when its best candidate scores at least
+    # bank_auto_score (0-100) and no other target scores within bank_auto_margin of it.
+    bank_auto_score: int = 90
+    bank_auto_margin: int = 30
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30

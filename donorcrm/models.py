@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.banking.models import BankAllocation, BankLine, BankStatement
 from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
@@ -15,6 +16,6 @@ from donorcrm.gifts.models import Gift
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "AuditLog", "BankAllocation", "BankLine", "BankStatement", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]
