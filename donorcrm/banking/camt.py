@@ -20,7 +20,7 @@ from typing import IO
 from lxml import etree
 
 from donorcrm.errors import FileFormatError, MoneyError
-from donorcrm.money import Money
+from donorcrm.money import MINOR_UNITS, Money
 
 from .records import Balance, Batch, Entry, Party, Statement, TransactionDetails
 
@@ -28,6 +28,10 @@ _NS_RE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:(camt\.05[234])\.(\d{3}\.\
 _CONTAINER = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.052": ("BkToCstmrAcctRpt", "Rpt"),
               "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# Only these elements reach Python during parsing; everything inside an entry is read when the entry ends.
+_TAGS = ("{*}Document", "{*}GrpHdr", "{*}Stmt", "{*}Ntfctn", "{*}Rpt", "{*}Ntry")
+_AMOUNT = re.compile(r"(\d{1,18})(?:\.(\d{1,5}))?")
+_MULTI = frozenset({"Ustrd", "AddtlInf"})
 
 
 class CamtError(FileFormatError):
@@ -55,15 +59,19 @@ def read_statements(source: Source) -> Iterator[Statement]:
     reader = _Reader()
     try:
         context = etree.iterparse(
-            _open(source), events=("start", "end"), resolve_entities=False, no_network=True,
+            _open(source), events=("start", "end"), tag=_TAGS, resolve_entities=False, no_network=True,
             huge_tree=True, remove_comments=True, remove_pis=True, load_dtd=False,
         )
         for event, elem in context:
             yield from reader.feed(event, elem)
     except etree.XMLSyntaxError as exc:
-        raise CamtError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from None
+        msg = re.sub(r", line \d+, column \d+$", "", exc.msg or "syntax error")
+        raise CamtError(f"not well-formed XML: {msg}", line=exc.lineno) from None
     if reader.ns is None:
-        raise CamtError("empty document")
+        root = getattr(context, "root", None)
+        name = _local(root.tag) if root is not None else None
+        raise CamtError(f"not a camt.052/053/054 document (root <{name}>)" if name else "empty document",
+                        element=name, line=root.sourceline if root is not None else None)
     if reader.statements == 0:
         raise CamtError(f"no <{reader.block}> in the file", element=reader.block, line=reader.root_line)
 
@@ -83,31 +91,29 @@ class _Reader:
         self.message_id: str | None = None
         self.entries: list[Entry] = []
         self.statements = 0
-        self.depth = 0
 
     # -- dispatch ---------------------------------------------------------------------------------
     def feed(self, event: str, elem: etree._Element) -> Iterator[Statement]:
         if event == "start":
-            self.depth += 1
             if self.ns is None:
                 self._root(elem)
             return
-        self.depth -= 1
-        name = elem.tag[self.cut:] if isinstance(elem.tag, str) and elem.tag.startswith(self.prefix) else None
-        if self.depth == 3 and name == "Ntry":
+        if self.ns is None:
+            return
+        tag = elem.tag
+        if tag == self.t_ntry:
             self.entries.append(self._entry(elem, len(self.entries)))
             elem.clear()
             parent = elem.getparent()
             if parent is not None:
                 parent.remove(elem)
-        elif self.depth == 2:
-            if name == "GrpHdr":
-                self.message_id = self._text(elem, "MsgId")
-            elif name == self.block:
-                yield self._statement(elem)
-                self.entries = []
-                self.statements += 1
-                elem.clear()
+        elif tag == self.t_block:
+            yield self._statement(elem)
+            self.entries = []
+            self.statements += 1
+            elem.clear()
+        elif tag == self.t_grphdr:
+            self.message_id = self._text(elem, "MsgId")
 
     def _root(self, elem: etree._Element) -> None:
         tag = elem.tag if isinstance(elem.tag, str) else ""
@@ -121,6 +127,7 @@ class _Reader:
         self.cut = len(self.prefix)
         self.block = _CONTAINER[self.message][1]
         self.root_line = elem.sourceline
+        self.t_ntry, self.t_block, self.t_grphdr = self.prefix + "Ntry", self.prefix + self.block, self.prefix + "GrpHdr"
 
     # -- helpers ----------------------------------------------------------------------------------
     def _q(self, path: str) -> str:
@@ -150,6 +157,11 @@ class _Reader:
         text = (amt.text or "").strip()
         if not ccy:
             raise CamtError("amount without Ccy attribute", element=what, line=amt.sourceline)
+        exp = MINOR_UNITS.get(ccy)
+        plain = _AMOUNT.fullmatch(text) if exp is not None else None
+        if plain is not None and len(plain.group(2) or "") <= exp:  # the usual "1234.50": no Decimal needed
+            frac = (plain.group(2) or "").ljust(exp, "0")
+            return Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
         try:
             value = Decimal(text)
             if value < 0 or not value.is_finite():
@@ -200,69 +212,126 @@ class _Reader:
         return iso or prop, prop
 
     # -- blocks -----------------------------------------------------------------------------------
+    def _flat(self, elem: etree._Element, skip: str | None = None) -> tuple[dict[str, str], dict[str, etree._Element]]:
+        """Leaf texts of a subtree by relative path ("Refs/EndToEndId") in one walk; amounts keep their element.
+
+        Repeated free-text elements (Ustrd, AddtlInf) are joined with a space; for others the first counts.
+        """
+        values: dict[str, str] = {}
+        amounts: dict[str, etree._Element] = {}
+        prefix, cut = self.prefix, self.cut
+
+        def walk(node: etree._Element, path: str) -> None:
+            for child in node:
+                tag = child.tag
+                if not isinstance(tag, str) or not tag.startswith(prefix):
+                    continue
+                name = tag[cut:]
+                if name == skip:
+                    continue
+                here = path + name
+                if len(child):
+                    walk(child, here + "/")
+                    continue
+                if name.endswith("Amt") and here not in amounts:
+                    amounts[here] = child
+                text = child.text
+                if text is None or not (text := text.strip()):
+                    continue
+                if here not in values:
+                    values[here] = text
+                elif name in _MULTI:
+                    values[here] += " " + text
+
+        walk(elem, "")
+        return values, amounts
+
+    def _credit_of(self, value: str | None, elem: etree._Element, required: bool = True) -> bool | None:
+        if value is None and not required:
+            return None
+        if value not in ("CRDT", "DBIT"):
+            at = elem.find(self._q("CdtDbtInd"))
+            raise CamtError(f"CdtDbtInd must be CRDT or DBIT, got {value!r}", element="CdtDbtInd",
+                            line=(at.sourceline if at is not None else elem.sourceline))
+        return value == "CRDT"
+
+    def _day(self, v: dict[str, str], holder: str, elem: etree._Element) -> dt.date | None:
+        text = v.get(holder + "/Dt") or v.get(holder + "/DtTm")
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            at = elem.find(self._q(holder))
+            raise CamtError(f"not a date: {text!r}", element=holder,
+                            line=at.sourceline if at is not None else elem.sourceline) from None
+
+    @staticmethod
+    def _code(v: dict[str, str], base: str = "BkTxCd/") -> tuple[str | None, str | None]:
+        parts = [v.get(base + "Domn/Cd"), v.get(base + "Domn/Fmly/Cd"), v.get(base + "Domn/Fmly/SubFmlyCd")]
+        prop = v.get(base + "Prtry/Cd")
+        iso = "/".join(p for p in parts if p) or None
+        return iso or prop, prop
+
     def _transaction(self, tx: etree._Element) -> TransactionDetails:
+        v, amts = self._flat(tx)
         amt = None
         for path in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/CntrValAmt/Amt"):
-            amt = self._find(tx, path)
+            amt = amts.get(path)
             if amt is not None:
                 break
         amount = self._money(amt, tx, "Amt") if amt is not None else None
-        refs = self._find(tx, "Refs")
-        rltd = self._find(tx, "RltdPties")
-        rmt = self._find(tx, "RmtInf")
-        ustrd = " ".join(x.text.strip() for x in rmt.findall(self._q("Ustrd")) if x.text) if rmt is not None else ""
-        structured = self._text(rmt, "Strd/CdtrRefInf/Ref") if rmt is not None else None
-        rtr = self._find(tx, "RtrInf")
-        code, _ = self._bank_code(tx)
-        g = self._text
+
+        def party(role: str) -> Party:
+            iban = v.get(f"RltdPties/{role}Acct/Id/IBAN")
+            return Party(name=v.get(f"RltdPties/{role}/Nm") or v.get(f"RltdPties/{role}/Pty/Nm"),
+                         iban=iban.replace(" ", "").upper() if iban else None)
+
+        code, _ = self._code(v)
         return TransactionDetails(
             amount=amount,
-            credit=self._credit(tx, required=False),
-            acct_svcr_ref=g(refs, "AcctSvcrRef") if refs is not None else None,
-            msg_id=g(refs, "MsgId") if refs is not None else None,
-            pmt_inf_id=g(refs, "PmtInfId") if refs is not None else None,
-            instr_id=g(refs, "InstrId") if refs is not None else None,
-            end_to_end_id=g(refs, "EndToEndId") if refs is not None else None,
-            tx_id=g(refs, "TxId") if refs is not None else None,
-            mandate_id=g(refs, "MndtId") if refs is not None else None,
-            debtor=self._party(rltd, "Dbtr"),
-            creditor=self._party(rltd, "Cdtr"),
-            ultimate_debtor=(g(rltd, "UltmtDbtr/Nm") or g(rltd, "UltmtDbtr/Pty/Nm")) if rltd is not None else None,
-            remittance=ustrd,
-            structured_ref=structured,
-            return_reason=(g(rtr, "Rsn/Cd") or g(rtr, "Rsn/Prtry")) if rtr is not None else None,
-            return_info=" ".join(x.text.strip() for x in rtr.findall(self._q("AddtlInf")) if x.text) or None
-            if rtr is not None else None,
+            credit=self._credit_of(v.get("CdtDbtInd"), tx, required=False),
+            acct_svcr_ref=v.get("Refs/AcctSvcrRef"), msg_id=v.get("Refs/MsgId"), pmt_inf_id=v.get("Refs/PmtInfId"),
+            instr_id=v.get("Refs/InstrId"), end_to_end_id=v.get("Refs/EndToEndId"), tx_id=v.get("Refs/TxId"),
+            mandate_id=v.get("Refs/MndtId"),
+            debtor=party("Dbtr"), creditor=party("Cdtr"),
+            ultimate_debtor=v.get("RltdPties/UltmtDbtr/Nm") or v.get("RltdPties/UltmtDbtr/Pty/Nm"),
+            remittance=v.get("RmtInf/Ustrd", ""),
+            structured_ref=v.get("RmtInf/Strd/CdtrRefInf/Ref"),
+            return_reason=v.get("RtrInf/Rsn/Cd") or v.get("RtrInf/Rsn/Prtry"),
+            return_info=v.get("RtrInf/AddtlInf"),
             bank_tx_code=code,
-            additional_info=g(tx, "AddtlTxInf"),
+            additional_info=v.get("AddtlTxInf"),
         )
 
     def _entry(self, ntry: etree._Element, index: int) -> Entry:
-        amount = self._money(self._find(ntry, "Amt"), ntry, "Amt")
-        credit = self._credit(ntry)
-        rvsl = (self._text(ntry, "RvslInd") or "false").lower() in ("true", "1")
-        status = self._text(ntry, "Sts/Cd") or self._text(ntry, "Sts/Prtry") or self._text(ntry, "Sts") or "BOOK"
+        v, amts = self._flat(ntry, skip="NtryDtls")
+        amount = self._money(amts.get("Amt"), ntry, "Amt")
+        credit = self._credit_of(v.get("CdtDbtInd"), ntry)
+        rvsl = v.get("RvslInd", "false").lower() in ("true", "1")
+        status = v.get("Sts/Cd") or v.get("Sts/Prtry") or v.get("Sts") or "BOOK"
         batches: list[Batch] = []
         txs: list[TransactionDetails] = []
         for dtls in ntry.iterchildren(self.prefix + "NtryDtls"):
             for btch in dtls.iterchildren(self.prefix + "Btch"):
-                count = self._text(btch, "NbOfTxs")
-                total_el = self._find(btch, "TtlAmt")
+                bv, bamts = self._flat(btch)
+                count = bv.get("NbOfTxs")
+                total_el = bamts.get("TtlAmt")
                 batches.append(Batch(
-                    msg_id=self._text(btch, "MsgId"), pmt_inf_id=self._text(btch, "PmtInfId"),
+                    msg_id=bv.get("MsgId"), pmt_inf_id=bv.get("PmtInfId"),
                     count=int(count) if count and count.isdigit() else None,
                     total=self._money(total_el, btch, "TtlAmt") if total_el is not None else None,
                 ))
             for tx in dtls.iterchildren(self.prefix + "TxDtls"):
                 txs.append(self._transaction(tx))
-        code, prop = self._bank_code(ntry)
-        acct_ref = self._text(ntry, "AcctSvcrRef")
+        code, prop = self._code(v)
+        acct_ref = v.get("AcctSvcrRef")
         fingerprint = "" if acct_ref else hashlib.sha1(etree.tostring(ntry, method="c14n")).hexdigest()
         return Entry(
             amount=amount, credit=bool(credit), reversal=rvsl, status=status,
-            booked_on=self._date(ntry, "BookgDt"), value_on=self._date(ntry, "ValDt"),
-            acct_svcr_ref=acct_ref, entry_ref=self._text(ntry, "NtryRef"),
-            bank_tx_code=code, proprietary_code=prop, additional_info=self._text(ntry, "AddtlNtryInf"),
+            booked_on=self._day(v, "BookgDt", ntry), value_on=self._day(v, "ValDt", ntry),
+            acct_svcr_ref=acct_ref, entry_ref=v.get("NtryRef"),
+            bank_tx_code=code, proprietary_code=prop, additional_info=v.get("AddtlNtryInf"),
             batches=tuple(batches), transactions=tuple(txs), line=ntry.sourceline or 0, index=index,
             fingerprint=fingerprint,
         )
