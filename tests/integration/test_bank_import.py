@@ -12,8 +12,8 @@ from donorcrm.audit import AuditLog
 from donorcrm.banking import service
 from donorcrm.banking.camt import CamtError
 from donorcrm.banking.camt_writer import write_camt053
-from donorcrm.banking.records import Balance, Entry, Statement
 from donorcrm.banking.models import BankLine, BankStatement
+from donorcrm.banking.records import Balance, Entry, Statement
 from donorcrm.db import session_scope
 from donorcrm.money import Money
 
