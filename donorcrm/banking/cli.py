@@ -30,7 +30,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except DonorCrmError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
 
 
 def _print(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
