@@ -172,7 +172,7 @@ def test_booked_plus_suspense_always_equals_the_statement(session, data):
             credit = line.amount_minor > 0
             kind = "gift" if credit and data.draw(st.booleans(), label="gift") else "not_gift"
 
-            def part(amount: int | None) -> Part:
+            def part(amount: int | None, kind: str = kind) -> Part:
                 donor = data.draw(st.sampled_from(donors), label="donor")
                 money = Money(amount) if amount is not None else None
                 return (Part(kind="gift", amount=money, donor_id=donor.id) if kind == "gift"
