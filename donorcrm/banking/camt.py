@@ -31,6 +31,12 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 # Only these elements reach Python during parsing; everything inside an entry is read when the entry ends.
 _TAGS = ("{*}Document", "{*}GrpHdr", "{*}Stmt", "{*}Ntfctn", "{*}Rpt", "{*}Ntry")
 _AMOUNT = re.compile(r"(\d{1,18})(?:\.(\d{1,5}))?")
+# Subtrees that say nothing reconciliation needs (addresses, agents, charges, card data...): not walked.
+_SKIP = frozenset({
+    "PstlAdr", "RltdAgts", "Avlbty", "Chrgs", "Intrst", "Tax", "RltdPric", "RltdQties", "FinInstrmId", "CorpActn",
+    "SfkpgAcct", "CshDpst", "CardTx", "SplmtryData", "CtctDtls", "TechInptChanl", "Envlp", "PrvtId", "OrgId",
+    "CcyXchg", "RltdDts", "LclInstrm", "Purp", "RltdRmtInf",
+})
 _MULTI = frozenset({"Ustrd", "AddtlInf"})
 
 
@@ -220,30 +226,31 @@ class _Reader:
         values: dict[str, str] = {}
         amounts: dict[str, etree._Element] = {}
         prefix, cut = self.prefix, self.cut
-
-        def walk(node: etree._Element, path: str) -> None:
-            for child in node:
-                tag = child.tag
-                if not isinstance(tag, str) or not tag.startswith(prefix):
-                    continue
-                name = tag[cut:]
-                if name == skip:
-                    continue
-                here = path + name
-                if len(child):
-                    walk(child, here + "/")
-                    continue
-                if name.endswith("Amt") and here not in amounts:
-                    amounts[here] = child
-                text = child.text
-                if text is None or not (text := text.strip()):
-                    continue
-                if here not in values:
-                    values[here] = text
-                elif name in _MULTI:
-                    values[here] += " " + text
-
-        walk(elem, "")
+        path: list[str] = []
+        walker = etree.iterwalk(elem, events=("start", "end"))
+        next(walker)  # the element itself
+        for event, node in walker:
+            if event == "end":
+                if not path:
+                    break
+                here = path.pop()
+                if here and not len(node):
+                    if here.endswith("Amt") and here not in amounts:
+                        amounts[here] = node
+                    text = node.text
+                    if text is not None and (text := text.strip()):
+                        if here not in values:
+                            values[here] = text
+                        elif here.rsplit("/", 1)[-1] in _MULTI:
+                            values[here] += " " + text
+                continue
+            tag = node.tag
+            name = tag[cut:] if isinstance(tag, str) and tag.startswith(prefix) else None
+            if name is None or name == skip or name in _SKIP:
+                walker.skip_subtree()
+                path.append("")
+                continue
+            path.append(f"{path[-1]}/{name}" if path and path[-1] else name)
         return values, amounts
 
     def _credit_of(self, value: str | None, elem: etree._Element, required: bool = True) -> bool | None:

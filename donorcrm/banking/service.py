@@ -203,10 +203,11 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 
 
 def _donor_name(d: Any) -> str:
-    if d.kind == DonorKind.ORGANISATION and d.organisation_name:
-        return d.organisation_name
-    parts = [d.first_name or d.initials, d.name_infix, d.last_name]
-    return " ".join(p for p in parts if p) or f"Donor {d.id}"
+    """Display name from a row of (id, kind, first_name, initials, name_infix, last_name, organisation_name)."""
+    donor_id, kind, first, initials, infix, last, organisation = tuple(d)[:7]
+    if kind == DonorKind.ORGANISATION and organisation:
+        return str(organisation)
+    return " ".join(p for p in (first or initials, infix, last) if p) or f"Donor {donor_id}"
 
 
 def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
@@ -277,11 +278,11 @@ def _name_index(session: Session, lines: Sequence[Line], ctx: MatchContext) -> s
                    Donor.organisation_name).where(Donor.organisation_name.in_(part))  # type: ignore[union-attr]
         ))
     for row in rows:
-        for token in rules.name_tokens(_donor_name(row)):
-            bucket = ctx.names.setdefault(token, [])
-            if row.id not in bucket:
-                bucket.append(row.id)
-        found.add(row.id)
+        donor_id = row[0]
+        if donor_id in found:
+            continue
+        ctx.index_name(donor_id, _donor_name(row), row[2] or row[3])
+        found.add(donor_id)
     return found
 
 
@@ -296,12 +297,12 @@ def _load_donors(session: Session, donor_ids: Iterable[int], ctx: MatchContext) 
         ):
             amounts.setdefault(donor_id, set()).add(minor)
         for d in session.execute(
-            select(Donor.id, Donor.kind, Donor.status, Donor.first_name, Donor.initials, Donor.name_infix,
-                   Donor.last_name, Donor.organisation_name).where(Donor.id.in_(part))  # type: ignore[union-attr]
+            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix,
+                   Donor.last_name, Donor.organisation_name, Donor.status).where(Donor.id.in_(part))  # type: ignore[union-attr]
         ):
-            ctx.donors[d.id] = DonorFacts(id=d.id, name=_donor_name(d), kind=d.kind,
-                                          active=d.status == DonorStatus.ACTIVE,
-                                          usual_amounts=frozenset(amounts.get(d.id, ())))
+            ctx.donors[d[0]] = DonorFacts(id=d[0], name=_donor_name(d), kind=d[1],
+                                          active=d[7] == DonorStatus.ACTIVE,
+                                          usual_amounts=frozenset(amounts.get(d[0], ())))
 
 
 def _category_for(ctx: MatchContext, donor_id: int | None) -> str:
