@@ -12,9 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from donorcrm.config import database_url
-from donorcrm.db import get_engine
-from donorcrm.db import session_scope as _session_scope
+from donorcrm.db import session_scope
 from donorcrm.errors import DonorCrmError, ValidationError
 from donorcrm.money import Money
 
@@ -24,11 +22,6 @@ from .models import AllocationKind, NotGiftPurpose
 app = typer.Typer(help="Bank statements: import camt.053/054, match lines to gifts, work the suspense queue.",
                   no_args_is_help=True)
 console = Console()
-
-
-def session_scope() -> Any:
-    """A transaction on the configured database (looked up by URL, so a changed setting is honoured)."""
-    return _session_scope(get_engine(database_url()))
 
 
 @contextmanager

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -124,30 +125,48 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
     session.add(row)
     session.flush()
     prefix = stmt.identity_hash
-    table = BankLine.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
-    batch: list[dict[str, Any]] = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = []
     for line in lines:
-        batch.append({
-            "statement_id": row.id, "ref": f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100],
-            "entry_identity": line.entry_identity[:60], "tx_index": line.tx_index,
-            "amount_minor": line.amount.minor, "open_minor": line.amount.minor, "currency": line.amount.currency,
-            "status": LineStatus.OPEN if line.amount.minor else LineStatus.BOOKED,
-            "booked_on": line.booked_on, "value_on": line.value_on, "reversal": line.reversal,
-            "bank_tx_code": _cut(line.bank_tx_code, 40), "end_to_end_id": _cut(line.end_to_end_id, 70),
-            "mandate_id": _cut(line.mandate_id, 70), "batch_ref": _cut(line.batch_ref, 70),
-            "batch_count": line.batch_count, "counterparty_name": _cut(line.counterparty_name, 140),
-            "counterparty_iban": _cut(line.counterparty_iban, 34), "remittance": line.remittance[:500],
-            "structured_ref": _cut(line.structured_ref, 70), "return_reason": _cut(line.return_reason, 10),
-            "acct_svcr_ref": _cut(line.acct_svcr_ref, 70), "description": line.description[:500],
-            "candidates": None, "matched_at": None,
-        })
-        if len(batch) >= 20_000:
-            conn.execute(insert(table), batch)
-            batch = []
-    if batch:
-        conn.execute(insert(table), batch)
+        rows.append((
+            row.id, f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100], line.entry_identity[:60], line.tx_index,
+            line.amount.minor, line.amount.minor, line.amount.currency,
+            LineStatus.OPEN.value if line.amount.minor else LineStatus.BOOKED.value,
+            _day_param(line.booked_on, sqlite), _day_param(line.value_on, sqlite), line.reversal,
+            _cut(line.bank_tx_code, 40), _cut(line.end_to_end_id, 70), _cut(line.mandate_id, 70),
+            _cut(line.batch_ref, 70), line.batch_count, _cut(line.counterparty_name, 140),
+            _cut(line.counterparty_iban, 34), line.remittance[:500], _cut(line.structured_ref, 70),
+            _cut(line.return_reason, 10), _cut(line.acct_svcr_ref, 70), line.description[:500],
+        ))
+    _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
     return row
+
+
+_LINE_INSERT = (
+    "statement_id", "ref", "entry_identity", "tx_index", "amount_minor", "open_minor", "currency", "status",
+    "booked_on", "value_on", "reversal", "bank_tx_code", "end_to_end_id", "mandate_id", "batch_ref", "batch_count",
+    "counterparty_name", "counterparty_iban", "remittance", "structured_ref", "return_reason", "acct_svcr_ref",
+    "description",
+)
+
+
+def _day_param(day: dt.date | None, sqlite: bool) -> object:
+    return day.isoformat() if (sqlite and day is not None) else day
+
+
+def _placeholder(session: Session) -> str:
+    return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+
+
+def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany straight to the driver: a statement's hundred thousand lines without per-row overhead."""
+    if not rows:
+        return
+    mark = _placeholder(session)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn = session.connection()
+    for part in _chunks(rows, 20_000):
+        conn.exec_driver_sql(sql, list(part))
 
 
 def _cut(text: str | None, size: int) -> str | None:
@@ -361,13 +380,15 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
             updates.append({"b_id": row.id, "b_open": row.amount_minor, "b_status": LineStatus.OPEN,
                             "b_cands": candidates})
     plan.execute()
-    table = BankLine.__table__  # type: ignore[attr-defined]
-    stmt = update(table).where(table.c.id == bindparam("b_id")).values(
-        open_minor=bindparam("b_open"), status=bindparam("b_status"), candidates=bindparam("b_cands"),
-        matched_at=now)
+    mark = _placeholder(session)
+    stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
+    sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
+           f" WHERE id = {mark}")
     conn = session.connection()
-    for part in _chunks(updates, 20_000):
-        conn.execute(stmt, list(part))
+    params = [(u["b_open"], str(u["b_status"]), json.dumps(u["b_cands"], default=str), stamp, u["b_id"])
+              for u in updates]
+    for part in _chunks(params, 20_000):
+        conn.exec_driver_sql(sql, list(part))
     session.expire_all()
     audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
     return result
@@ -429,7 +450,6 @@ class _AutoPlan:
 
     def execute(self) -> None:
         session = self.session
-        conn = session.connection()
         if self.gift_rows:
             gifts.record_gifts_bulk(session, self.gift_rows, skip_existing=False)
             refs = [a["_gift_ref"] for a in self.allocations if a["_gift_ref"]]
@@ -442,9 +462,13 @@ class _AutoPlan:
             for a in self.allocations:
                 if a["_gift_ref"]:
                     a["gift_id"] = ids_by_ref[a["_gift_ref"]]
-        rows = [{k: v for k, v in a.items() if not k.startswith("_")} for a in self.allocations]
-        for part in _chunks(rows, 20_000):
-            conn.execute(insert(BankAllocation.__table__), list(part))  # type: ignore[attr-defined]
+        if self.allocations:
+            columns = [k for k in self.allocations[0] if not k.startswith("_")]
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            stamp = self.now.replace(tzinfo=None) if sqlite else self.now
+            rows = [tuple(stamp if k == "created_at" else (str(a[k]) if k == "kind" else a[k]) for k in columns)
+                    for a in self.allocations]
+            _bulk_insert(session, "bank_allocation", columns, rows)
         _remember_accounts(session, self.accounts)
         for expectation, reason, day in self.returns:
             for handler in return_handlers():
