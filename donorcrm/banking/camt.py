@@ -165,7 +165,7 @@ class _Reader:
             raise CamtError("amount without Ccy attribute", element=what, line=amt.sourceline)
         exp = MINOR_UNITS.get(ccy)
         plain = _AMOUNT.fullmatch(text) if exp is not None else None
-        if plain is not None and len(plain.group(2) or "") <= exp:  # the usual "1234.50": no Decimal needed
+        if plain is not None and exp is not None and len(plain.group(2) or "") <= exp:  # the usual "1234.50": no Decimal needed
             frac = (plain.group(2) or "").ljust(exp, "0")
             return Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
         try:

@@ -190,11 +190,11 @@ def lines_of(entry: Entry, own_iban: str | None = None) -> list[Line]:
         and sum(t.amount.minor for t in txs if t.amount is not None) == entry.amount.minor
     )
     batch = entry.batches[0] if entry.batches else None
+    pairs: list[tuple[int, TransactionDetails | None, Money | None]]
     if split:
         pairs = [(i, t, t.amount) for i, t in enumerate(txs)]
     else:
-        only = txs[0] if len(txs) == 1 else None
-        pairs = [(0, only, entry.amount)]
+        pairs = [(0, txs[0] if len(txs) == 1 else None, entry.amount)]
     out: list[Line] = []
     for index, tx, amount in pairs:
         assert amount is not None
