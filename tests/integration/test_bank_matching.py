@@ -116,3 +116,27 @@ def test_matching_twice_changes_nothing(session):
     second = service.match(session, sources=[source])
     assert second.auto_booked == 0 and second.lines == first.suspense
     assert session.execute(select(func.count()).select_from(Gift)).scalar_one() == gifts_before
+
+
+def test_a_person_accepts_a_run_candidate_and_a_return_candidate(session):
+    from donorcrm.config import Settings
+
+    _, statement, sid, source = _setup(session, lines=200, seed=9)
+    cautious = Settings(bank_auto_score=100)  # nothing is sure enough: everything waits for a person
+    result = service.match(session, sources=[source], settings=cautious)
+    assert result.auto_booked == 0
+    run_ref = next(ref for ref, kind in statement.kinds.items() if kind == "sepa_run")
+    return_ref = next(ref for ref, kind in statement.kinds.items() if kind == "sepa_return")
+    for ref in (run_ref, return_ref):
+        line = session.execute(select(BankLine).where(BankLine.acct_svcr_ref == ref)).scalar_one()
+        target = statement.truth[ref]
+        assert line.candidates[0]["target"] == target
+        allocations = service.book_candidate(session, line.id, target, sources=[source], settings=cautious)
+        assert sum(a.amount_minor for a in allocations) == line.amount_minor
+        assert session.get(BankLine, line.id).open_minor == 0
+    run_allocs = session.execute(
+        select(BankAllocation).join(BankLine).where(BankLine.acct_svcr_ref == run_ref)).scalars().all()
+    assert len(run_allocs) > 1 and all(a.kind == AllocationKind.GIFT and a.rule == "candidate" for a in run_allocs)
+    (ret,) = session.execute(
+        select(BankAllocation).join(BankLine).where(BankLine.acct_svcr_ref == return_ref)).scalars().all()
+    assert ret.kind == AllocationKind.RETURN and ret.amount_minor < 0 and ret.target_ref.startswith("collection:")
