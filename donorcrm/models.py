@@ -8,6 +8,16 @@ from sqlmodel import SQLModel
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
 from donorcrm.banking.models import BankAllocation, BankLine, BankStatement
+from donorcrm.bequests.models import (
+    BequestCase,
+    BequestCheck,
+    BequestContact,
+    BequestDocument,
+    BequestEstimate,
+    BequestPledge,
+    BequestStageEvent,
+    BequestTask,
+)
 from donorcrm.campaigns.models import (
     ActionParticipation,
     Campaign,
@@ -22,11 +32,26 @@ from donorcrm.campaigns.models import (
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.grants.models import (
+    CofundingAllocation,
+    Funder,
+    FundSpending,
+    Grant,
+    GrantInstalment,
+    GrantReminder,
+    GrantReport,
+    RepaymentClaim,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActionParticipation", "AuditLog", "BankAllocation", "BankLine", "BankStatement", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
+    "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
+    "BequestStageEvent", "BequestTask",
+    "ActionParticipation", "AuditLog", "BankAllocation", "BankLine", "BankStatement", "Campaign", "CampaignCost",
+    "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
+    "RepaymentClaim",
     "metadata",
 ]
