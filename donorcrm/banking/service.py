@@ -33,7 +33,7 @@ from .camt import read_file
 from .models import AllocationKind, BankAllocation, BankLine, BankStatement, LineStatus, NotGiftPurpose
 from .records import Line, Statement, lines_of
 from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
-from .sources import ExpectationSource, registered_sources, return_handlers
+from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
 _CHUNK = 2000
@@ -414,6 +414,7 @@ class _AutoPlan:
         self.gift_rows: list[gifts.GiftRow] = []
         self.allocations: list[dict[str, Any]] = []
         self.returns: list[tuple[Expectation, str | None, dt.date]] = []
+        self.settled: list[tuple[int, Expectation, dt.date]] = []  # allocation index, expectation, day
         self.accounts: list[tuple[int, str, str | None]] = []
         self.next_seq: dict[int, int] = dict(used_seq)  # lines booked and undone before keep counting
 
@@ -438,6 +439,8 @@ class _AutoPlan:
                 ))
             if part.kind == AllocationKind.RETURN and part.expectation is not None:
                 self.returns.append((part.expectation, line.return_reason, _day(line)))
+            elif part.expectation is not None and booking_handlers(part.expectation.kind):
+                self.settled.append((len(self.allocations), part.expectation, _day(line)))
             self.allocations.append({
                 "line_id": row.id, "seq": seq, "amount_minor": part.amount.minor, "currency": part.amount.currency,
                 "kind": part.kind, "purpose": part.purpose, "donor_id": part.donor_id, "gift_id": None,
@@ -473,6 +476,9 @@ class _AutoPlan:
         for expectation, reason, day in self.returns:
             for handler in return_handlers():
                 handler(session, expectation, reason, day)
+        for index, expectation, day in self.settled:
+            for booked in booking_handlers(expectation.kind):
+                booked(session, expectation, self.allocations[index]["gift_id"], day)
 
 
 def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str | None]]) -> None:
@@ -628,6 +634,9 @@ def book(session: Session, line_id: int, parts: Sequence[Part], *, rule: str = "
         if kind == AllocationKind.RETURN and part.expectation is not None:
             for handler in return_handlers():
                 handler(session, part.expectation, row.return_reason, _day(line))
+        elif part.expectation is not None:
+            for booked in booking_handlers(part.expectation.kind):
+                booked(session, part.expectation, gift_id, _day(line))
         alloc = BankAllocation(
             line_id=line_id, seq=seq, amount_minor=signed, currency=row.currency, kind=kind,
             purpose=part.purpose, donor_id=donor_id, gift_id=gift_id, target_ref=part.target_ref, rule=rule[:30],

@@ -214,3 +214,31 @@ def unregister_return_handler(handler: ReturnHandler) -> None:
 
 def return_handlers() -> list[ReturnHandler]:
     return list(_RETURN_HANDLERS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Bookings of expected money: told back to the package that expected it
+
+
+BookingHandler = Callable[[Session, Expectation, int | None, dt.date], None]
+_BOOKING_HANDLERS: dict[str, list[BookingHandler]] = {}
+
+
+def register_booking_handler(kind: str, handler: BookingHandler) -> None:
+    """Called when a line settles an expectation of this kind, with the gift booked for it (if any).
+
+    The grants package marks the instalment received (link_gift), the direct-debit package its collection
+    paid, the payments package its payout reconciled.
+    """
+    handlers = _BOOKING_HANDLERS.setdefault(kind, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def unregister_booking_handler(kind: str, handler: BookingHandler) -> None:
+    if handler in _BOOKING_HANDLERS.get(kind, []):
+        _BOOKING_HANDLERS[kind].remove(handler)
+
+
+def booking_handlers(kind: str) -> list[BookingHandler]:
+    return list(_BOOKING_HANDLERS.get(kind, []))

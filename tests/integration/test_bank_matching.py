@@ -140,3 +140,26 @@ def test_a_person_accepts_a_run_candidate_and_a_return_candidate(session):
     (ret,) = session.execute(
         select(BankAllocation).join(BankLine).where(BankLine.acct_svcr_ref == return_ref)).scalars().all()
     assert ret.kind == AllocationKind.RETURN and ret.amount_minor < 0 and ret.target_ref.startswith("collection:")
+
+
+def test_settled_expectations_are_told_back_with_their_gift(session):
+    from donorcrm.banking.sources import register_booking_handler, unregister_booking_handler
+
+    told = []
+
+    def handler(sess, expectation, gift_id, day):
+        told.append((expectation.kind, expectation.ref, gift_id))
+
+    for kind in ("payout", "grant_instalment", "collection"):
+        register_booking_handler(kind, handler)
+    try:
+        _, statement, sid, source = _setup(session, lines=300, seed=10)
+        service.match(session, sources=[source])
+    finally:
+        for kind in ("payout", "grant_instalment", "collection"):
+            unregister_booking_handler(kind, handler)
+    kinds = {kind for kind, _, _ in told}
+    assert {"payout", "collection"} <= kinds
+    assert all(gift_id is None for kind, _, gift_id in told if kind == "payout")  # payouts book no gift
+    collection_gifts = [gift_id for kind, _, gift_id in told if kind == "collection"]
+    assert collection_gifts and all(session.get(Gift, g).channel == "sepa_dd" for g in collection_gifts)
