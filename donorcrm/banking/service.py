@@ -36,6 +36,7 @@ from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
+_OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
 _CHUNK = 2000
 
 # --------------------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
         rows.append((
             row.id, f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100], line.entry_identity[:60], line.tx_index,
             line.amount.minor, line.amount.minor, line.amount.currency,
-            LineStatus.OPEN.value if line.amount.minor else LineStatus.BOOKED.value,
+            _OPEN if line.amount.minor else _BOOKED,
             _day_param(line.booked_on, sqlite), _day_param(line.value_on, sqlite), line.reversal,
             _cut(line.bank_tx_code, 40), _cut(line.end_to_end_id, 70), _cut(line.mandate_id, 70),
             _cut(line.batch_ref, 70), line.batch_count, _cut(line.counterparty_name, 140),
@@ -373,11 +374,11 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
             result.auto_booked += 1
             result.auto_minor += line.amount.minor
             result.by_rule[decision.auto.rule] += 1
-            updates.append({"b_id": row.id, "b_open": 0, "b_status": LineStatus.BOOKED, "b_cands": candidates})
+            updates.append({"b_id": row.id, "b_open": 0, "b_status": _BOOKED, "b_cands": candidates})
         else:
             result.suspense += 1
             result.suspense_minor += line.amount.minor
-            updates.append({"b_id": row.id, "b_open": row.amount_minor, "b_status": LineStatus.OPEN,
+            updates.append({"b_id": row.id, "b_open": row.amount_minor, "b_status": _OPEN,
                             "b_cands": candidates})
     plan.execute()
     mark = _placeholder(session)
