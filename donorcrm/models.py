@@ -7,6 +7,16 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.bequests.models import (
+    BequestCase,
+    BequestCheck,
+    BequestContact,
+    BequestDocument,
+    BequestEstimate,
+    BequestPledge,
+    BequestStageEvent,
+    BequestTask,
+)
 from donorcrm.campaigns.models import (
     ActionParticipation,
     Campaign,
@@ -35,6 +45,8 @@ from donorcrm.grants.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
+    "BequestStageEvent", "BequestTask",
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
