@@ -8,8 +8,12 @@ Ministry of Justice and Security EUR 9,884,000; Legal Aid Board (Raad voor Recht
 Ministry of Social Affairs and Employment EUR 1,070,000. The report gives no municipal amounts, so the
 municipalities appear as applications for the next year, without 2020 income.
 
-This step books the instalment gifts itself (source "demo-grants", one external reference per instalment),
-so a demo builder must not book these institutional gifts a second time. Running it again changes nothing.
+Two ways in, never both (each would count the same euros once more):
+- `demo_step(session)` books the instalment gifts itself (source "demo-grants", one external reference per
+  instalment), for a database without institutional income. Running it again changes nothing.
+- `demo_link_step(engine, ctx)` is a step for the demo builder, which books institutional income in its
+  ledger step: it makes funders of the builder's organisations and adopts their gifts as grants (links them,
+  books nothing).
 """
 
 from __future__ import annotations
