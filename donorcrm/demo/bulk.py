@@ -8,7 +8,8 @@ ISO text, which both engines read for DATE and TIMESTAMP columns.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import text
@@ -55,6 +56,31 @@ class BulkWriter:
                 cur.close()
         self.counts[table] = self.counts.get(table, 0) + n
         return n
+
+    @contextmanager
+    def deferred_indexes(self, table: str) -> Iterator[None]:
+        """Drop the table's plain (non-unique) indexes for a bulk load and build them again afterwards.
+
+        Building an index once over sorted data is several times faster than updating it row by row. Use it
+        inside one transaction: both engines roll DDL back with the data, so a failed load leaves the
+        indexes as they were.
+        """
+        if self.postgres:
+            found = self.conn.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+            ), {"t": table}).all()
+        else:
+            found = self.conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+                " AND sql NOT LIKE 'CREATE UNIQUE%'"
+            ), {"t": table}).all()
+        for name, _ in found:
+            self.conn.execute(text(f'DROP INDEX "{name}"'))
+        yield
+        for _, ddl in found:
+            self.conn.execute(text(ddl))
+        if not self.postgres:
+            self.conn.execute(text(f"ANALYZE {table}"))
 
     def max_id(self, table: str) -> int:
         return int(self.conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one())

@@ -56,27 +56,31 @@ def postcode(rng: random.Random) -> str:
             return f"{rng.randint(1011, 9999)} {letters}"
 
 
+_AS_DIGITS = str.maketrans({ch: str(i) for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
+
+
 def iban_check_digits(country: str, bban: str) -> str:
     """ISO 13616 check digits: 98 minus (BBAN + country + 00, letters as numbers) mod 97."""
-    digits = "".join(str(int(ch, 36)) for ch in bban + country + "00")
-    return f"{98 - int(digits) % 97:02d}"
+    return f"{98 - int((bban + country + '00').upper().translate(_AS_DIGITS)) % 97:02d}"
 
 
 def _elfproef_account(rng: random.Random) -> str:
     """A 10-digit account number passing the Dutch 11-test (weights 10..1), as pre-IBAN accounts did."""
     while True:
-        head = [rng.randrange(10) for _ in range(9)]
-        head[0] = rng.randrange(1, 10) if head[0] == 0 else head[0]
-        total = sum(d * w for d, w in zip(head, range(10, 1, -1), strict=True))
+        head = str(int(rng.random() * 900_000_000) + 100_000_000)
+        total = sum(int(d) * w for d, w in zip(head, range(10, 1, -1), strict=True))
         last = (-total) % 11
         if last < 10:
-            return "".join(map(str, head)) + str(last)
+            return head + str(last)
+
+
+_BANK_PICK: list[tuple[str, str]] = [(code, bic) for code, bic, weight in BANKS for _ in range(weight)]
 
 
 def nl_iban(rng: random.Random) -> tuple[str, str]:
     """A Dutch IBAN with a valid checksum and its BIC. ING accounts (ex-Postbank) need no 11-test."""
-    bank, bic, _ = rng.choices(BANKS, weights=[b[2] for b in BANKS])[0]
-    account = f"{rng.randrange(1, 10**9):010d}" if bank == "INGB" else _elfproef_account(rng)
+    bank, bic = _BANK_PICK[int(rng.random() * len(_BANK_PICK))]
+    account = f"{int(rng.random() * 999_999_999) + 1:010d}" if bank == "INGB" else _elfproef_account(rng)
     bban = bank + account
     return f"NL{iban_check_digits('NL', bban)}{bban}", bic
 
