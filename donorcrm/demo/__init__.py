@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
@@ -118,6 +119,7 @@ def summarise(ctx: DemoContext, plan: Plan, seconds: float) -> str:
     lines.append("Rows: " + ", ".join(f"{t} {n:,}" for t, n in sorted(ctx.counts.items())))
     lines.append("Logins (change these before real use): " + ", ".join(
         f"{u} / {p} ({r})" for u, p, r, _ in targets.DEMO_USERS))
+    lines.append("Reported figures and the assumptions behind the rest: donorcrm/demo/targets.py")
     lines += ctx.summary
     return "\n".join(lines)
 
@@ -128,7 +130,7 @@ class _Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.tasks: dict[str, object] = {}
-        self.bar = None
+        self.bar: Any = None
 
     def __enter__(self) -> _Progress:
         if self.enabled:

@@ -104,7 +104,7 @@ def _date(o: int) -> dt.date:
 # ---- reference data ------------------------------------------------------------------------------------
 def campaign_catalogue(scale: float) -> list[tuple[str, str, str, dt.date, dt.date, int | None, int]]:
     """(code, name, kind, starts, ends, goal cents, cost cents) of every demo campaign."""
-    out = []
+    out: list[tuple[str, str, str, dt.date, dt.date, int | None, int]] = []
     for y in T.YEARS:
         out += [
             (f"VJ{y}", f"Voorjaarsactie {y}", "appeal", dt.date(y, 3, 1), dt.date(y, 4, 30), None, 38_000),
@@ -267,7 +267,9 @@ def step_commitments(engine: Engine, ctx: DemoContext) -> None:
         w = BulkWriter(conn)
         amount_id = w.max_id("commitment_amount")
         agreement_id = w.max_id("periodic_agreement")
-        rows, amounts, agreements = [], [], []
+        rows: list[tuple[object, ...]] = []
+        amounts: list[tuple[object, ...]] = []
+        agreements: list[tuple[object, ...]] = []
         for c in plan.commitments:
             start = _date(c.start)
             created = w.timestamp(start, 36_000)
@@ -382,7 +384,8 @@ class _Ledger:
                        camp, None, c.id, None, None, "sepa", None, when[1], ACTOR)
                 net += amount
                 if i < last and random_() < rate:
-                    code, entry_type, _, lag = _RETURNS(rng)  # type: ignore[misc]
+                    returned: tuple[str, str, int, int] = _RETURNS(rng)  # type: ignore[assignment]
+                    code, entry_type, lag = returned[0], returned[1], returned[3]
                     if day + lag > dec31:
                         code, entry_type, lag = "AM04", "return", 3
                     back = _date(day + lag)
@@ -428,7 +431,7 @@ class _Ledger:
         else:
             raise ValueError(f"{year}: cannot calibrate one-off gifts to the target")
         pending: list[tuple[int, tuple[Any, ...]]] = []
-        for (donor, day, _kind, campaign, reversible), amount, channel, draw in zip(
+        for (donor, day, _kind, campaign, reversible), amount, channel, draw in zip(  # type: ignore[assignment]
                 normal, amounts, channels, reversal_draws, strict=True):
             fund = "VLF" if rng.random() < (0.4 if campaign and campaign.startswith("EJ") else 0.1) else "ALG"
             self.add(donor, amount, day, str(channel), "individual_one_off", fund, campaign, campaign)
