@@ -6,7 +6,7 @@
 2. Builds the demo organisation at its default size and at 1,000,000 donors (skipped with --quick); the
    baseline there is the time raw executemany would need for the demo's gift rows alone.
 
-Usage: python benchmarks/bench_ledger.py [--quick] [--rows N] [--repeats R]
+Usage: python benchmarks/bench_ledger.py [--quick] [--rows N] [--repeats R] [--no-demo]
 Ends with one `RESULT <name> seconds=<s> baseline=<b> ratio=<r>` line per figure (medians of the repeats).
 """
 
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rows and repeats; no 1,000,000-donor demo")
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--no-demo", action="store_true", help="only the ledger figures")
     args = parser.parse_args()
     n = args.rows or (200_000 if args.quick else 1_000_000)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -225,7 +226,7 @@ def main() -> None:
             results.append(result("ledger_bulk_postgres", service_pg, raw_pg))
             results.append(result("ledger_bulk_postgres_vs_copy", service_pg, copy_pg))
         del rows
-        sizes: list[int | None] = [None] if args.quick else [None, 1_000_000]
+        sizes: list[int | None] = [] if args.no_demo else [None] if args.quick else [None, 1_000_000]
         for size in sizes:
             label = "default" if size is None else f"{size:,}"
             print(f"Building the demo organisation ({label} donors)")
