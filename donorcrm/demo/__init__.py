@@ -91,13 +91,18 @@ def build_demo(engine: Engine, donors: int | None = None, seed: int = 2020, prog
     if not database_is_empty(engine):
         raise InvalidState("the database has donors or gifts already; the demo builds into an empty database")
     started = time.perf_counter()
+    timings: list[str] = []
     with _Progress(progress) as bar:
         bar.update("planning", 0, None)
         plan = make_plan(donors, seed)
+        timings.append(f"planning {time.perf_counter() - started:.1f} s")
         ctx = DemoContext(seed=seed, donors=donors, plan=plan, progress=bar.update)
         with audit.acting_as("demo"):
             for step in list(DEMO_STEPS):
+                step_started = time.perf_counter()
                 step.run(engine, ctx)
+                timings.append(f"{step.name} {time.perf_counter() - step_started:.1f} s")
+    ctx.summary.append("Time per step: " + ", ".join(timings))
     with engine.begin() as conn:
         BulkWriter(conn).fix_sequences(["app_user", "audit_log"])
     return summarise(ctx, plan, time.perf_counter() - started)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,9 +159,11 @@ def step_people(engine: Engine, ctx: DemoContext) -> None:
     rng = ctx.rng("people")
     factory = PersonFactory(rng)
     total = len(plan.orgs) + len(plan.person_first)
-    with engine.begin() as conn:
+    with engine.begin() as conn, ExitStack() as deferred:
         _tuning(conn)
         w = BulkWriter(conn)
+        for table in ("donor", "donor_account", "consent_event"):
+            deferred.enter_context(w.deferred_indexes(table))
         households: list[tuple[object, ...]] = []
         accounts: list[tuple[object, ...]] = []
         consents: list[tuple[object, ...]] = []
@@ -262,9 +265,11 @@ def step_commitments(engine: Engine, ctx: DemoContext) -> None:
     plan = ctx.plan
     rng = ctx.rng("commitments")
     general = ctx.fund_ids["ALG"]
-    with engine.begin() as conn:
+    with engine.begin() as conn, ExitStack() as deferred:
         _tuning(conn)
         w = BulkWriter(conn)
+        for table in ("commitment", "commitment_amount", "periodic_agreement"):
+            deferred.enter_context(w.deferred_indexes(table))
         amount_id = w.max_id("commitment_amount")
         agreement_id = w.max_id("periodic_agreement")
         rows: list[tuple[object, ...]] = []
