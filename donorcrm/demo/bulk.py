@@ -8,7 +8,7 @@ ISO text, which both engines read for DATE and TIMESTAMP columns.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -28,7 +28,8 @@ class BulkWriter:
         """A UTC timestamp on a day, in the text form the engine's DateTime type stores and reads."""
         return _pg_ts(day, seconds) if self.postgres else _sqlite_ts(day, seconds)
 
-    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
+               progress: Callable[[int], None] | None = None) -> int:
         """Insert rows (tuples in column order) in chunks; returns the number written."""
         cols = ", ".join(columns)
         n = 0
@@ -38,6 +39,10 @@ class BulkWriter:
                 for row in rows:
                     copy.write_row(row)
                     n += 1
+                    if progress is not None and n % CHUNK == 0:
+                        progress(CHUNK)
+            if progress is not None:
+                progress(n % CHUNK)
         else:
             sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(columns))})"
             cur = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -48,10 +53,14 @@ class BulkWriter:
                     if len(batch) >= CHUNK:
                         cur.executemany(sql, batch)
                         n += len(batch)
+                        if progress is not None:
+                            progress(len(batch))
                         batch = []
                 if batch:
                     cur.executemany(sql, batch)
                     n += len(batch)
+                    if progress is not None:
+                        progress(len(batch))
             finally:
                 cur.close()
         self.counts[table] = self.counts.get(table, 0) + n

@@ -526,13 +526,8 @@ def step_ledger(engine: Engine, ctx: DemoContext) -> None:
     """Five years of gifts in one transaction, with the gift table's plain indexes built once at the end."""
     total = planned_gift_rows(ctx.plan)
 
-    def progress(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
-        n = 0
-        for n, row in enumerate(rows, 1):
-            yield row
-            if n % 20_000 == 0:
-                ctx.progress("gifts", 20_000, total)
-        ctx.progress("gifts", n % 20_000, total)
+    def progress(n: int) -> None:
+        ctx.progress("gifts", n, total)
 
     with engine.begin() as conn:
         _tuning(conn)
@@ -541,10 +536,10 @@ def step_ledger(engine: Engine, ctx: DemoContext) -> None:
             next_id = w.max_id("gift")
             for year in T.YEARS:
                 ledger = _Ledger(w, ctx, year, next_id)
-                w.insert("gift", GIFT_COLUMNS, progress(ledger.recurring()))
+                w.insert("gift", GIFT_COLUMNS, ledger.recurring(), progress)
                 ledger.individuals()
                 ledger.institutions()
-                w.insert("gift", GIFT_COLUMNS, progress(iter(ledger.rows)))
+                w.insert("gift", GIFT_COLUMNS, ledger.rows, progress)
                 next_id = ledger.next_id
                 for category, cents in ledger.net.items():
                     ctx.income[(year, category)] = ctx.income.get((year, category), 0) + cents
