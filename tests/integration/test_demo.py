@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from donorcrm.auth import authenticate
-from donorcrm.demo import build_demo, database_is_empty
+from donorcrm.demo import DEMO_STEPS, build_demo, database_is_empty, register_step
 from donorcrm.demo import targets as T
 from donorcrm.demo.plan import scaled
 from donorcrm.errors import InvalidState
@@ -43,12 +43,32 @@ def _fingerprint(engine) -> tuple:
         )
 
 
+SEEN_BY_EXTRA_STEP: list[dict] = []
+
+
+def _extra_step(engine, ctx) -> None:
+    """Stands in for a domain package adding its own demo data after the core steps."""
+    with engine.connect() as conn:
+        gifts = conn.execute(text("SELECT COUNT(*) FROM gift")).scalar_one()
+    SEEN_BY_EXTRA_STEP.append({"gifts": gifts, "crowdfunding": ctx.campaign_ids.get("CF2020"),
+                               "npl": ctx.org_ids.get("npl"), "commitments": len(ctx.plan.commitments)})
+
+
 @pytest.fixture(scope="module")
 def small_demo(backend, tmp_path_factory):
     """One small demo per backend for the read-only tests of this module."""
-    with migrated_engine(backend, tmp_path_factory.mktemp(f"demo-{backend}")) as engine:
-        summary = build_demo(engine, donors=SMALL, seed=11, progress=False)
-        yield engine, summary
+    register_step("test-extra", _extra_step)
+    try:
+        with migrated_engine(backend, tmp_path_factory.mktemp(f"demo-{backend}")) as engine:
+            summary = build_demo(engine, donors=SMALL, seed=11, progress=False)
+            yield engine, summary
+    finally:
+        DEMO_STEPS[:] = [s for s in DEMO_STEPS if s.name != "test-extra"]
+
+
+def test_added_steps_run_after_the_core_steps_with_their_ids(small_demo):
+    seen = SEEN_BY_EXTRA_STEP[-1]
+    assert seen["gifts"] > 0 and seen["crowdfunding"] and seen["npl"] and seen["commitments"] > 0
 
 
 def test_small_demo_reproduces_the_scaled_report_figures(small_demo):
