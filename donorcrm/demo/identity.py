@@ -93,17 +93,25 @@ class PersonFactory:
         lists = word_lists()
         self.female, self.male, self.last = lists["female"], lists["male"], lists["last"]
         self.cities, self.suffixes = lists["city"], lists["street_suffix"]
-        self.infixes = [i for i, _ in INFIXES]
-        self.infix_weights = [w for _, w in INFIXES]
+        self.first_names = self.male + self.female
+        cum = 0
+        self.infix_cum: list[tuple[int, str]] = []
+        for infix, weight in INFIXES:
+            cum += weight
+            self.infix_cum.append((cum, infix))
+        self.infix_total = cum
+
+    def _infix(self) -> str:
+        x = self.rng.random() * self.infix_total
+        return next(infix for cum, infix in self.infix_cum if x < cum)
 
     def person(self) -> dict[str, object]:
         r = self.rng
         female = r.random() < 0.58  # donors to this cause are more often women
         first = r.choice(self.female if female else self.male)
-        infix = r.choices(self.infixes, self.infix_weights)[0] if r.random() < 0.24 else None
+        infix = self._infix() if r.random() < 0.24 else None
         last = r.choice(self.last)
-        street = (r.choice(self.last) if r.random() < 0.5 else r.choice(self.male + self.female)) + r.choice(
-            self.suffixes)
+        street = (r.choice(self.last) if r.random() < 0.5 else r.choice(self.first_names)) + r.choice(self.suffixes)
         number = str(r.randint(1, 240)) + (r.choice(("", "", "", "", "A", "B", "-1", "-2", " hs")))
         email = None
         if r.random() < 0.72:

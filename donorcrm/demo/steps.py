@@ -197,7 +197,7 @@ def step_people(engine: Engine, ctx: DemoContext) -> None:
                     person[key] = prev[key]
             died = plan.deceased.get(pid)
             birth = person["birth"]
-            created = w.timestamp(created_day, 32_400 + int(rng.random() * 28_800))
+            created = w.timestamp(created_day, 3_600 * (9 + int(rng.random() * 8)))
             batch.append([
                 pid, "person", person["salutation"], person["initials"], person["first_name"], person["name_infix"],
                 person["last_name"], None, "en" if rng.random() < 0.05 else "nl", person["street"],
