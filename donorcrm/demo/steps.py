@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +92,18 @@ class DemoContext:
         self.counts[table] = self.counts.get(table, 0) + n
 
 
-def _tuning(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")
-        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+@contextmanager
+def _tuning(conn: Connection) -> Iterator[None]:
+    """A large SQLite page cache while loading; the pooled connection gets its default back afterwards."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
 def _date(o: int) -> dt.date:
@@ -160,7 +168,7 @@ def step_people(engine: Engine, ctx: DemoContext) -> None:
     factory = PersonFactory(rng)
     total = len(plan.orgs) + len(plan.person_first)
     with engine.begin() as conn, ExitStack() as deferred:
-        _tuning(conn)
+        deferred.enter_context(_tuning(conn))
         w = BulkWriter(conn)
         for table in ("donor", "donor_account", "consent_event"):
             deferred.enter_context(w.deferred_indexes(table))
@@ -266,7 +274,7 @@ def step_commitments(engine: Engine, ctx: DemoContext) -> None:
     rng = ctx.rng("commitments")
     general = ctx.fund_ids["ALG"]
     with engine.begin() as conn, ExitStack() as deferred:
-        _tuning(conn)
+        deferred.enter_context(_tuning(conn))
         w = BulkWriter(conn)
         for table in ("commitment", "commitment_amount", "periodic_agreement"):
             deferred.enter_context(w.deferred_indexes(table))
@@ -529,8 +537,7 @@ def step_ledger(engine: Engine, ctx: DemoContext) -> None:
     def progress(n: int) -> None:
         ctx.progress("gifts", n, total)
 
-    with engine.begin() as conn:
-        _tuning(conn)
+    with engine.begin() as conn, _tuning(conn):
         w = BulkWriter(conn)
         with w.deferred_indexes("gift"):
             next_id = w.max_id("gift")
