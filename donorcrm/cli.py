@@ -28,17 +28,29 @@ app.add_typer(import_app, name="import")
 
 
 def _register_domain_commands() -> None:
+    from donorcrm.bequests.cli import app as bequests_app
     from donorcrm.campaigns.cli import actions_app as campaign_actions_app
     from donorcrm.campaigns.cli import app as campaigns_app
+    from donorcrm.payments.cli import app as payments_app
 
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
+    app.add_typer(payments_app, name="payments")
+    app.add_typer(bequests_app, name="bequests")
+    from donorcrm.grants.cli import app as grants_app
+
+    app.add_typer(grants_app, name="grants")
+
+    from donorcrm.sepa.cli import app as sepa_app
+    from donorcrm.sepa.cli import mandates_app
+
+    app.add_typer(sepa_app, name="sepa")
+    app.add_typer(mandates_app, name="mandates")
 
 
 _register_domain_commands()
 
 console = Console()
-err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -125,7 +137,7 @@ def _report_import(result: Any, kind: str) -> None:
     typer.echo(f"{kind}: {result.written} written, {result.already_present} already present, "
                f"{len(result.problems)} rejected")
     for p in result.problems:
-        err.print(f"  rejected {p}", markup=False, highlight=False)
+        typer.echo(f"  rejected {p}", err=True)
 
 
 @import_app.command("donors")
@@ -192,7 +204,7 @@ def main() -> None:
     try:
         app()
     except DonorCrmError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
 
 
