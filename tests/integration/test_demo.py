@@ -59,7 +59,7 @@ def small_demo(backend, tmp_path_factory):
     """One small demo per backend for the read-only tests of this module."""
     register_step("test-extra", _extra_step)
     try:
-        with migrated_engine(backend, tmp_path_factory.mktemp(f"demo-{backend}")) as engine:
+        with migrated_engine(backend, tmp_path_factory.mktemp(f"demo-{backend}"), scratch=False) as engine:
             summary = build_demo(engine, donors=SMALL, seed=11, progress=False)
             yield engine, summary
     finally:
