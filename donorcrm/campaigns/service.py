@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -261,26 +261,42 @@ def on_gift_reversed(session: Session, reversal: Gift) -> None:
 
 
 def sync_pool(session: Session, pool_id: int) -> int:
-    """Catch up on gifts booked in bulk (or before the pool existed), in booking order. Idempotent."""
+    """Catch up on gifts booked in bulk (or before the pool existed), in booking order. Idempotent.
+
+    Reads the candidates once and decides in memory with the same pure rule as the per-gift hook, so a
+    pool over thousands of crowdfunding gifts costs a few queries, not a few per gift.
+    """
     pool = session.get(MatchPool, pool_id)
     if pool is None or pool.status != PoolStatus.OPEN:
         return 0
     child_ids = list(session.execute(select(Campaign.id).where(Campaign.parent_id == pool.campaign_id)).scalars())
     already = select(MatchAllocation.gift_id).where(MatchAllocation.pool_id == pool_id)
+    reversed_ids = select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
     candidates = session.execute(
-        select(Gift).where(Gift.campaign_id.in_([pool.campaign_id, *child_ids]),  # type: ignore[union-attr]
-                           Gift.entry_type == EntryType.GIFT,
-                           Gift.received_on >= pool.starts_on, Gift.received_on <= pool.ends_on,
-                           Gift.id.not_in(already))  # type: ignore[union-attr]
+        select(Gift.id, Gift.amount_minor, Gift.currency, Gift.channel, Gift.received_on,
+               Gift.id.in_(reversed_ids))  # type: ignore[union-attr]
+        .where(Gift.campaign_id.in_([pool.campaign_id, *child_ids]),  # type: ignore[union-attr]
+               Gift.entry_type == EntryType.GIFT, Gift.source != MATCH_SOURCE,
+               (Gift.donor_id.is_(None)) | (Gift.donor_id != pool.funder_donor_id),  # type: ignore[union-attr]
+               Gift.received_on >= pool.starts_on, Gift.received_on <= pool.ends_on,
+               Gift.id.not_in(already))  # type: ignore[union-attr]
         .order_by(Gift.id)
-    ).scalars().all()
-    n = 0
-    for gift in candidates:
-        if matched_minor(session, pool_id) >= pool.cap_total_minor:
+    ).all()
+    terms = _terms(pool)
+    matched = matched_minor(session, pool_id)
+    rows = []
+    for gift_id, minor, currency, channel, received_on, is_reversed in candidates:
+        amount = match_amount(terms, GiftFacts(minor, currency, channel, received_on, bool(is_reversed)), matched)
+        if amount > 0:
+            rows.append({"pool_id": pool_id, "gift_id": gift_id, "kind": "match", "amount_minor": amount,
+                         "created_at": utcnow()})
+            matched += amount
+        if matched >= pool.cap_total_minor:
             break
-        if _match_one(session, pool, gift) is not None:
-            n += 1
-    return n
+    if rows:
+        session.execute(insert(MatchAllocation), rows)
+        session.flush()
+    return len(rows)
 
 
 def sync_open_pools(session: Session) -> None:

@@ -170,3 +170,17 @@ class _Progress:
                     self.bar.update(other, total=1, completed=1)  # type: ignore[arg-type]
             task = self.tasks[label] = self.bar.add_task(label, total=total)
         self.bar.update(task, advance=n, total=total)  # type: ignore[arg-type]
+
+
+def _register_package_steps() -> None:
+    """Each domain package's demo data, after the core ledger exists."""
+    from donorcrm.bequests.demo import demo_step as bequests_step
+    from donorcrm.campaigns.demo import demo_step as campaigns_step
+    from donorcrm.grants.demo import demo_link_step as grants_step
+
+    register_step("grants", grants_step)
+    register_step("bequests", bequests_step)
+    register_step("campaigns", campaigns_step)
+
+
+_register_package_steps()
