@@ -35,6 +35,9 @@ def _register_domain_commands() -> None:
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
     app.add_typer(bequests_app, name="bequests")
+    from donorcrm.grants.cli import app as grants_app
+
+    app.add_typer(grants_app, name="grants")
 
 
 _register_domain_commands()

@@ -44,6 +44,12 @@ class Settings:
     bequest_stage_days: str = ""
     bequest_min_cases_to_learn: int = 5
     bequest_task_grace_days: int = 14
+    # Grants: remind this many days ahead, escalate after this many days overdue; repayment term after
+    # settlement; a settled subsidy may still be lowered for this many years (Awb 4:49).
+    grant_reminder_days: int = 30
+    grant_escalation_days: int = 14
+    grant_repayment_days: int = 42
+    grant_revision_years: int = 5
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30

@@ -31,6 +31,16 @@ from donorcrm.campaigns.models import (
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.grants.models import (
+    CofundingAllocation,
+    Funder,
+    FundSpending,
+    Grant,
+    GrantInstalment,
+    GrantReminder,
+    GrantReport,
+    RepaymentClaim,
+)
 
 metadata = SQLModel.metadata
 
@@ -39,5 +49,7 @@ __all__ = [
     "BequestStageEvent", "BequestTask",
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
+    "RepaymentClaim",
     "metadata",
 ]
