@@ -39,6 +39,12 @@ def _register_domain_commands() -> None:
 
     app.add_typer(grants_app, name="grants")
 
+    from donorcrm.sepa.cli import app as sepa_app
+    from donorcrm.sepa.cli import mandates_app
+
+    app.add_typer(sepa_app, name="sepa")
+    app.add_typer(mandates_app, name="mandates")
+
 
 _register_domain_commands()
 

@@ -41,6 +41,8 @@ from donorcrm.grants.models import (
     GrantReport,
     RepaymentClaim,
 )
+from donorcrm.jobs import JobRun
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
@@ -49,6 +51,7 @@ __all__ = [
     "BequestStageEvent", "BequestTask",
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
     "RepaymentClaim",
     "metadata",
