@@ -43,6 +43,14 @@ from donorcrm.grants.models import (
 )
 from donorcrm.jobs import JobRun
 from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
+from donorcrm.payments.models import (
+    PaymentEvent,
+    ProviderFee,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderPayoutLine,
+    ProviderSubscription,
+)
 
 metadata = SQLModel.metadata
 
@@ -52,6 +60,7 @@ __all__ = [
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
+    "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
     "RepaymentClaim",
     "metadata",
