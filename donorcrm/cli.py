@@ -28,11 +28,13 @@ app.add_typer(import_app, name="import")
 
 
 def _register_domain_commands() -> None:
+    from donorcrm.banking.cli import app as bank_app
     from donorcrm.bequests.cli import app as bequests_app
     from donorcrm.campaigns.cli import actions_app as campaign_actions_app
     from donorcrm.campaigns.cli import app as campaigns_app
     from donorcrm.payments.cli import app as payments_app
 
+    app.add_typer(bank_app, name="bank")
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
     app.add_typer(payments_app, name="payments")

@@ -54,6 +54,10 @@ class Settings:
     payments_webhook_base_url: str = ""  # public URL of the webhook app, e.g. https://giving.example.org/hooks
     webhook_tolerance_seconds: int = 300  # Stripe signature timestamp tolerance
     provider_timeout_seconds: int = 20
+    # Bank reconciliation: a line is booked automatically when its best candidate scores at least
+    # bank_auto_score (0-100) and no other target scores within bank_auto_margin of it.
+    bank_auto_score: int = 90
+    bank_auto_margin: int = 30
     # Bequests (policy, not law): overrides of the stage probabilities and durations used by the forecast,
     # as "stage=value,..." (probabilities in basis points, durations in days); closed cases needed before a
     # stage's duration is learned; days given to act on a follow-up task.

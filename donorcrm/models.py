@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.banking.models import BankAllocation, BankLine, BankStatement
 from donorcrm.bequests.models import (
     BequestCase,
     BequestCheck,
@@ -42,7 +43,6 @@ from donorcrm.grants.models import (
     RepaymentClaim,
 )
 from donorcrm.jobs import JobRun
-from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 from donorcrm.payments.models import (
     PaymentEvent,
     ProviderFee,
@@ -51,13 +51,15 @@ from donorcrm.payments.models import (
     ProviderPayoutLine,
     ProviderSubscription,
 )
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
     "BequestStageEvent", "BequestTask",
-    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
+    "ActionParticipation", "AuditLog", "BankAllocation", "BankLine", "BankStatement", "Campaign", "CampaignCost",
+    "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
     "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",

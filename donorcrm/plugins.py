@@ -18,3 +18,6 @@ def install() -> None:
 
     campaigns.register_hooks()
     bequests.register()
+    from donorcrm.grants import hooks as grants
+
+    grants.register()

@@ -48,3 +48,17 @@ def engine(backend: str, tmp_path: pytest.TempPathFactory) -> Iterator[Engine]:
 def empty_database_url(backend: str, tmp_path: pytest.TempPathFactory) -> Iterator[str]:
     with new_database_url(backend, tmp_path) as url:  # type: ignore[arg-type]
         yield url
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo organisation at its default size (75,898 donors in 2020), built once per run on SQLite.
+
+    Read-only by convention: tests that change data must use their own database. Building it takes tens of
+    seconds, so only tests that need realistic volumes (report figures, admin pages) should ask for it.
+    """
+    from donorcrm.demo import build_demo
+
+    with migrated_engine("sqlite", tmp_path_factory.mktemp("demo")) as eng:
+        build_demo(eng, donors=None, seed=2020, progress=False)
+        yield eng

@@ -43,6 +43,12 @@ DeathHook = Callable[[Session, int, dt.date | None, str], None]
 death_hooks: list[DeathHook] = []
 
 
+def _load_plugins() -> None:
+    from donorcrm import plugins
+
+    plugins.install()
+
+
 def _snapshot(donor: Donor) -> dict[str, Any]:
     return {f: getattr(donor, f) for f in EDITABLE_FIELDS if hasattr(donor, f)}
 
@@ -182,6 +188,7 @@ def mark_deceased(session: Session, donor_id: int, on: dt.date | None = None, *,
 
     plugins.install()
 
+    _load_plugins()
     for hook in death_hooks:
         hook(session, donor_id, on, source)
     return donor
@@ -213,6 +220,7 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
 
     plugins.install()
 
+    _load_plugins()
     for hook in before_merge_hooks:
         hook(session, survivor_id, duplicate_id)
     # Accounts the survivor already has would collide with the unique (donor, iban) key.
@@ -229,6 +237,7 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
             moved[f"{table.name}.{column.name}"] = result.rowcount
     # Donors pointing at the duplicate as their organisation now point at the survivor.
     session.execute(update(Donor).where(Donor.organisation_id == duplicate_id).values(organisation_id=survivor_id))
+    _load_plugins()
     for hook in merge_hooks:
         hook(session, survivor_id, duplicate_id)
     # Fill the survivor's empty fields from the duplicate.
@@ -269,6 +278,7 @@ def erase_donor(session: Session, donor_id: int, *, reason: str = "GDPR request"
         update(AuditLog).where(AuditLog.entity == "donor", AuditLog.entity_id == str(donor_id))
         .values(before=None, after={"erased": True})
     )
+    _load_plugins()
     for hook in erasure_hooks:
         hook(session, donor_id)
     session.flush()

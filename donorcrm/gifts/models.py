@@ -28,6 +28,7 @@ class Gift(SQLModel, table=True):
         Index("ix_gift_campaign", "campaign_id"),
         Index("ix_gift_fund", "fund_id"),
         Index("ix_gift_commitment", "commitment_id"),
+        Index("ix_gift_grant", "grant_id"),  # created by the grants migration 0701
     )
 
     id: int | None = Field(default=None, primary_key=True)

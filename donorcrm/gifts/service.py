@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -200,7 +201,7 @@ def _chunks(rows: Iterable[GiftRow], size: int) -> Iterator[list[GiftRow]]:
 
 def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: int = 20_000,
                       skip_existing: bool = True, progress: object = None) -> int:
-    """Book many gifts with Core executemany (no ORM object per row); one audit row per batch.
+    """Book many gifts at close to the driver's raw speed (no ORM object per row); one audit row per batch.
 
     With skip_existing, rows whose (source, external_ref) is already in the ledger are left out, so a
     re-run of the same batch books nothing twice. Returns the number of rows written.
@@ -208,8 +209,9 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
     now = utcnow()
     actor = audit.current_actor()
     written = 0
-    table = Gift.__table__  # type: ignore[attr-defined]
+    session.flush()
     conn = session.connection()
+    writer = _BulkInsert(conn, now, actor)
     for chunk in _chunks(rows, chunk_size):
         for r in chunk:
             if r.amount_minor <= 0 or r.channel not in _CHANNELS or r.category not in _CATEGORIES:
@@ -217,7 +219,7 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
         if skip_existing:
             chunk = _without_existing(session, chunk)
         if chunk:
-            conn.execute(insert(table), [_row_dict(r, now, actor) for r in chunk])
+            writer.insert(chunk)
             written += len(chunk)
         if progress is not None:
             progress(len(chunk))  # type: ignore[operator]
@@ -229,14 +231,59 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
     return written
 
 
-def _row_dict(r: GiftRow, now: dt.datetime, actor: str) -> dict[str, object]:
-    return {
-        "donor_id": r.donor_id, "entry_type": "gift", "amount_minor": r.amount_minor, "currency": r.currency,
-        "received_on": r.received_on, "channel": r.channel, "category": r.category, "fund_id": r.fund_id,
-        "campaign_id": r.campaign_id, "source_code": r.source_code, "commitment_id": r.commitment_id,
-        "bequest_id": r.bequest_id, "grant_id": r.grant_id, "reverses_gift_id": None, "reason": None,
-        "source": r.source, "external_ref": r.external_ref, "note": r.note, "created_at": now, "created_by": actor,
-    }
+_BULK_COLUMNS = ("donor_id", "entry_type", "amount_minor", "currency", "received_on", "channel", "category",
+                 "fund_id", "campaign_id", "source_code", "commitment_id", "bequest_id", "grant_id", "source",
+                 "external_ref", "note", "created_at", "created_by")
+
+
+class _BulkInsert:
+    """Inserts GiftRows through the DBAPI cursor of the session's own connection (same transaction).
+
+    Values go through the columns' SQLAlchemy bind processors, so they are stored exactly as an ORM insert
+    would store them; constant columns are processed once, dates once per distinct day. SQLite gets
+    executemany, PostgreSQL COPY; any other engine Core executemany.
+    """
+
+    def __init__(self, conn: Connection, now: dt.datetime, actor: str):
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        table = Gift.__table__  # type: ignore[attr-defined]
+        self.table = table
+        created = table.c.created_at.type.bind_processor(conn.dialect)
+        self.created_at = created(now) if created else now
+        self.actor = actor
+        self.date_processor = table.c.received_on.type.bind_processor(conn.dialect)
+        self.dates: dict[dt.date, object] = {}
+
+    def _day(self, day: dt.date) -> object:
+        value = self.dates.get(day)
+        if value is None:
+            value = self.dates[day] = self.date_processor(day) if self.date_processor else day
+        return value
+
+    def _tuples(self, chunk: Sequence[GiftRow]) -> list[tuple[object, ...]]:
+        day, created, actor = self._day, self.created_at, self.actor
+        return [(r.donor_id, "gift", r.amount_minor, r.currency, day(r.received_on), r.channel, r.category,
+                 r.fund_id, r.campaign_id, r.source_code, r.commitment_id, r.bequest_id, r.grant_id, r.source,
+                 r.external_ref, r.note, created, actor) for r in chunk]
+
+    def insert(self, chunk: Sequence[GiftRow]) -> None:
+        columns = ", ".join(_BULK_COLUMNS)
+        if self.dialect == "sqlite":
+            cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(f"INSERT INTO gift ({columns}) VALUES ({', '.join('?' * len(_BULK_COLUMNS))})",
+                                   self._tuples(chunk))
+            finally:
+                cursor.close()
+        elif self.dialect == "postgresql":
+            with self.conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(f"COPY gift ({columns}) FROM STDIN") as copy:
+                    for row in self._tuples(chunk):
+                        copy.write_row(row)
+        else:
+            self.conn.execute(insert(self.table), [dict(zip(_BULK_COLUMNS, t, strict=True))
+                                                   for t in self._tuples(chunk)])
 
 
 def _without_existing(session: Session, chunk: Sequence[GiftRow]) -> list[GiftRow]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -173,11 +173,15 @@ def auto_allocate(
         shortfall -= take
         if shortfall == 0:
             break
-    rows = [CofundingAllocation(grant_id=grant_id, gift_id=g, amount_minor=take, currency=grant.currency,
-                                allocated_on=on, note="allocated automatically", created_by=audit.current_actor())
-            for g, take in picks]
-    session.add_all(rows)
-    session.flush()
+    if not picks:
+        return []
+    actor = audit.current_actor()
+    # One multi-row INSERT ... RETURNING instead of a unit-of-work flush per object.
+    rows = list(session.scalars(
+        insert(CofundingAllocation).returning(CofundingAllocation, sort_by_parameter_order=True),
+        [{"grant_id": grant_id, "gift_id": g, "fund_id": None, "amount_minor": take, "currency": grant.currency,
+          "allocated_on": on, "note": "allocated automatically", "created_by": actor} for g, take in picks],
+    ))
     if rows:
         audit.record(session, "grant.cofunding_auto", "grant", grant_id, after={
             "allocations": len(rows), "amount": str(Money(sum(t for _g, t in picks), grant.currency)),

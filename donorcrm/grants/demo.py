@@ -8,8 +8,12 @@ Ministry of Justice and Security EUR 9,884,000; Legal Aid Board (Raad voor Recht
 Ministry of Social Affairs and Employment EUR 1,070,000. The report gives no municipal amounts, so the
 municipalities appear as applications for the next year, without 2020 income.
 
-This step books the instalment gifts itself (source "demo-grants", one external reference per instalment),
-so a demo builder must not book these institutional gifts a second time. Running it again changes nothing.
+Two ways in, never both (each would count the same euros once more):
+- `demo_step(session)` books the instalment gifts itself (source "demo-grants", one external reference per
+  instalment), for a database without institutional income. Running it again changes nothing.
+- `demo_link_step(engine, ctx)` is a step for the demo builder, which books institutional income in its
+  ledger step: it makes funders of the builder's organisations and adopts their gifts as grants (links them,
+  books nothing).
 """
 
 from __future__ import annotations
@@ -233,3 +237,46 @@ def received_in_year(session: Session, year: int) -> dict[str, Money]:
         .group_by(Funder.code)
     ).all()
     return {code: Money(int(total), "EUR") for code, total in rows}
+
+
+# --- linking a demo ledger built elsewhere -------------------------------------------------------------
+
+# Demo organisation groups that are grant funders, and their funder kind (companies and churches give gifts).
+GROUP_KIND = {"lottery": "lottery", "ministry": "ministry", "fund": "private_fund", "municipality": "municipality"}
+
+
+def demo_link_step(engine: object, ctx: object, *, open_year: int = 2020) -> None:
+    """Demo-builder step (engine, DemoContext): makes funders of the planned organisations and adopts their
+    institutional gifts, already booked by the ledger step, as grants. Books nothing, so nothing is counted
+    twice; use this instead of `demo_step` when the demo builder books institutional income itself.
+
+    Reads ctx.plan.orgs (id = donor id, key, name, group). A fund whose gifts are government money (the EU's
+    AMIF) becomes an EU funder.
+    """
+    from sqlalchemy import func
+
+    from donorcrm.db import session_scope
+    from donorcrm.gifts.models import Gift
+    from donorcrm.grants.adopt import adopt_ledger_income
+    from donorcrm.grants.models import FunderKind
+
+    orgs = [o for o in ctx.plan.orgs if o.group in GROUP_KIND]  # type: ignore[attr-defined]
+    with session_scope(engine) as session:  # type: ignore[arg-type]
+        government = set(session.execute(
+            select(Gift.donor_id).where(Gift.donor_id.in_([o.id for o in orgs if o.group == "fund"]),  # type: ignore[union-attr]
+                                        Gift.category == "government").group_by(Gift.donor_id)).scalars())
+        first_year = session.execute(select(func.min(Gift.received_on))).scalar_one()
+        funder_ids = []
+        for org in orgs:
+            kind = FunderKind.EU if org.id in government else GROUP_KIND[org.group]
+            funder = Funder(donor_id=org.id, kind=kind, code=org.key.upper()[:40])
+            session.add(funder)
+            funder_ids.append(funder)
+        session.flush()
+        years = range(first_year.year if first_year else open_year, open_year + 1)
+        adopted = adopt_ledger_income(session, funder_ids=[f.id for f in funder_ids], years=years,  # type: ignore[misc]
+                                      open_year=open_year)
+    count = getattr(ctx, "count", None)
+    if callable(count):
+        count("funder", len(funder_ids))
+        count("institutional_grant", adopted.grants)

@@ -15,7 +15,3 @@ def grant_reminders(today: dt.date | None = None, database_url: str | None = Non
     today = today or dt.date.today()
     with acting_as("scheduler:grant_reminders"), session_scope(get_engine(database_url)) as session:
         return len(service.create_reminders(session, today=today))
-
-
-# What scheduler.py registers: (function, cron fields). Daily, before the working day starts.
-JOBS = ((grant_reminders, {"hour": 6, "minute": 10}),)

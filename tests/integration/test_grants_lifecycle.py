@@ -188,3 +188,15 @@ def test_reports_submit_and_accept(session: Session) -> None:
     assert report.status == "accepted"
     with pytest.raises(ValidationError):
         service.add_report(session, grant.id, kind="poem", due_on=D(2021, 6, 1))
+
+
+def test_two_funders_are_not_merged_and_erasure_scrubs_the_contact(session: Session) -> None:
+    from donorcrm.donors.service import erase_donor, merge_donors
+
+    a = service.create_funder(session, name="Fonds A", kind="private_fund", code="FA", contact_name="J. Jansen",
+                              email="j.jansen@example.org")
+    b = service.create_funder(session, name="Fonds A (dubbel)", kind="private_fund", code="FA2")
+    with pytest.raises(InvalidState, match="both funders"):
+        merge_donors(session, a.donor_id, b.donor_id)
+    erase_donor(session, a.donor_id)
+    assert (a.contact_name, a.contact_email) == (None, None)

@@ -70,6 +70,7 @@ def test_scheduler_job_commits_reminders_once(engine: Engine) -> None:
         assert grant_reminders(D(2021, 6, 1), database_url=url) == 0
     finally:
         get_engine(url).dispose()
+        get_engine.cache_clear()  # type: ignore[attr-defined]
     with session_scope(engine) as s:
         assert len(s.execute(select(GrantReminder)).scalars().all()) == 2
 

@@ -1,0 +1,94 @@
+"""Bank reconciliation at scale: import and match a 100,000-line camt.053 of the demo organisation.
+
+Compares import + match (parse, store every line, match, book the sure ones, keep candidates for the rest,
+commit) with a bare lxml parse of the same file, measured in the same run. Goal: within 3x, under 10 s.
+
+    python benchmarks/bench_bank.py [--quick] [--lines N] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from donorcrm import migrate  # noqa: E402
+from donorcrm.banking import demo_statement as demo  # noqa: E402
+from donorcrm.banking import service  # noqa: E402
+from donorcrm.banking.camt_writer import iter_camt053  # noqa: E402
+from donorcrm.banking.sources import StaticSource  # noqa: E402
+from donorcrm.db import make_engine, session_scope  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="10,000 lines, for a smoke run")
+    parser.add_argument("--lines", type=int, default=None)
+    parser.add_argument("--donors", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    lines = args.lines or (10_000 if args.quick else 100_000)
+    donors = args.donors or (10_000 if args.quick else 76_000)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        seeded = work / "seeded.sqlite"
+        url = f"sqlite:///{seeded}"
+        t0 = time.perf_counter()
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        with session_scope(engine) as s:
+            world = demo.seed_world(s, donors=donors, seed=11)
+        engine.dispose()
+        statement = demo.demo_statement(world, lines=lines, seed=11)
+        camt = work / "statement.xml"
+        with camt.open("w", encoding="utf-8") as fh:
+            for piece in iter_camt053([statement.statement]):
+                fh.write(piece)
+        source = StaticSource("demo", statement.expectations)
+        print(f"setup: {donors} donors, {lines} lines, {camt.stat().st_size / 1e6:.1f} MB in"
+              f" {time.perf_counter() - t0:.1f} s")
+
+        baseline, measured = [], []
+        evaluation = None
+        for i in range(args.repeats):
+            t = time.perf_counter()
+            tree = etree.parse(str(camt))
+            baseline.append(time.perf_counter() - t)
+            del tree
+
+            db = work / f"run{i}.sqlite"
+            shutil.copy(seeded, db)
+            engine = make_engine(f"sqlite:///{db}")
+            t = time.perf_counter()
+            with session_scope(engine) as s:
+                imported = service.import_file(s, camt)
+                t_import = time.perf_counter() - t
+                result = service.match(s, sources=[source])
+            measured.append(time.perf_counter() - t)
+            with session_scope(engine) as s:
+                evaluation = demo.evaluate(s, imported.statement_ids[0], statement)
+            engine.dispose()
+            db.unlink()
+            print(f"run {i + 1}: bare parse {baseline[-1]:.2f} s, import + match {measured[-1]:.2f} s"
+                  f" (import {t_import:.2f} s, match and commit {measured[-1] - t_import:.2f} s)")
+            print(f"       {result.auto_booked} booked automatically, {result.suspense} to suspense")
+
+        assert evaluation is not None
+        print(f"match rate {evaluation.match_rate:.1%}, precision of automatic bookings {evaluation.precision:.2%}"
+              f" ({evaluation.wrong} wrong of {evaluation.auto})")
+        b, m = statistics.median(baseline), statistics.median(measured)
+        name = "bank_import_match_quick" if args.quick else "bank_import_match_100k"
+        print(f"RESULT {name} seconds={m:.3f} baseline={b:.3f} ratio={m / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()

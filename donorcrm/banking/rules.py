@@ -1,0 +1,496 @@
+"""Matching rules: pure functions from a bank line and what we know to scored, explained candidates.
+
+Each rule answers "who or what could this line be, how sure, and why", in order of trust:
+
+1. sepa_run       our direct-debit run's batch credit, by payment-information id and amount
+2. end_to_end     a single expected payment by end-to-end id, or by mandate reference
+3. sepa_return    a returned direct debit, to the collection it returns
+4. payout         a payment provider's payout (or a grant instalment, a bequest distribution) by reference
+5. known_iban     a donor whose IBAN we have seen before, plus the amount
+6. reference      a donor number, a "gift 1234" reference or a campaign code in the remittance text
+7. name           similarity of the payer's name to our donors' names
+(plus bank_charges: charges and interest by their ISO bank transaction code)
+
+Candidates for the same target add up (noisy-or): a donor number that agrees with the name is surer than
+either. ``decide`` books automatically only above a threshold and when no other target comes close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from donorcrm.money import Money
+
+from .records import Line
+
+# --------------------------------------------------------------------------------------------------
+# What we expect to arrive, whoever expects it
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """Money some part of donorcrm expects on the bank account (or expects to leave it, for returns).
+
+    kind: "sepa_run" (a whole run's batch credit, its collections as parts), "collection" (one direct
+    debit), "payout" (a payment provider's payout), "grant_instalment", "bequest_distribution".
+    books_gift: whether booking it records gifts (a collection settled, an instalment received) or
+    only settles a clearing (a payout whose gifts were booked when the donors paid).
+    """
+
+    kind: str
+    ref: str  # unique, e.g. "collection:991", "payout:po_123"
+    amount: Money  # positive: what the line's absolute amount should be
+    label: str = ""
+    end_to_end_id: str | None = None
+    mandate_ref: str | None = None
+    batch_ref: str | None = None  # PmtInfId / MsgId of our file, or the payout's bank reference
+    reference_text: str | None = None  # what the payer was asked to quote (payout id, grant reference)
+    payer_iban: str | None = None
+    count: int | None = None
+    due_on: dt.date | None = None
+    donor_id: int | None = None
+    category: str | None = None
+    channel: str = "bank_transfer"
+    campaign_id: int | None = None
+    fund_id: int | None = None
+    commitment_id: int | None = None
+    grant_id: int | None = None
+    bequest_id: int | None = None
+    books_gift: bool = True
+    parts: tuple[Expectation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DonorFacts:
+    id: int
+    name: str
+    kind: str = "person"
+    active: bool = True
+    usual_amounts: frozenset[int] = frozenset()  # earlier gift amounts in minor units
+
+
+@dataclass(slots=True)
+class MatchContext:
+    """Lookup tables built once per matching run (by the service, in bulk) and read by every rule."""
+
+    currency: str = "EUR"
+    by_end_to_end: dict[str, list[Expectation]] = field(default_factory=dict)
+    by_mandate: dict[str, list[Expectation]] = field(default_factory=dict)
+    by_batch: dict[str, list[Expectation]] = field(default_factory=dict)
+    by_reference: dict[str, list[Expectation]] = field(default_factory=dict)  # normalised token -> items
+    by_payer: dict[str, list[Expectation]] = field(default_factory=dict)
+    accounts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # IBAN -> donor ids
+    donors: dict[int, DonorFacts] = field(default_factory=dict)
+    donor_refs: dict[str, int] = field(default_factory=dict)  # upper-case external reference -> donor id
+    gifts: dict[int, int] = field(default_factory=dict)  # gift id -> donor id
+    campaigns: dict[str, int] = field(default_factory=dict)  # upper-case code -> campaign id
+    names: dict[str, set[int]] = field(default_factory=dict)  # normalised name token -> donor ids
+    name_keys: dict[int, tuple[frozenset[str], str]] = field(default_factory=dict)  # donor -> tokens, initial
+
+    def index_name(self, donor_id: int, name: str, first_name: str | None = None) -> None:
+        """Make a donor findable by the tokens of their name (for rule_name)."""
+        tokens = frozenset(name_tokens(name))
+        self.name_keys[donor_id] = (tokens, fold(first_name or "")[:1])
+        for token in tokens:
+            self.names.setdefault(token, set()).add(donor_id)
+
+    def add_expectations(self, items: Iterable[Expectation]) -> None:
+        for e in items:
+            if e.end_to_end_id:
+                self.by_end_to_end.setdefault(e.end_to_end_id, []).append(e)
+            if e.mandate_ref:
+                self.by_mandate.setdefault(e.mandate_ref, []).append(e)
+            if e.batch_ref:
+                self.by_batch.setdefault(e.batch_ref, []).append(e)
+            if e.reference_text:
+                self.by_reference.setdefault(normalise_ref(e.reference_text), []).append(e)
+            if e.payer_iban:
+                self.by_payer.setdefault(e.payer_iban, []).append(e)
+            for part in e.parts:
+                if part.end_to_end_id:
+                    self.by_end_to_end.setdefault(part.end_to_end_id, []).append(part)
+                if part.mandate_ref:
+                    self.by_mandate.setdefault(part.mandate_ref, []).append(part)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a line would be booked to."""
+
+    kind: str  # "donor", "expectation", "not_gift"
+    donor_id: int | None = None
+    expectation: Expectation | None = None
+    purpose: str | None = None  # for not_gift
+    campaign_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "donor":
+            return f"donor:{self.donor_id}"
+        if self.kind == "expectation" and self.expectation is not None:
+            return self.expectation.ref
+        return f"not_gift:{self.purpose}"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    rule: str
+    score: int  # 0..100
+    reason: str
+    target: Target
+
+    def as_dict(self) -> dict[str, object]:
+        e = self.target.expectation
+        return {
+            "rule": self.rule, "score": self.score, "reason": self.reason, "target": self.target.key,
+            "kind": self.target.kind, "donor_id": self.target.donor_id if e is None else e.donor_id,
+            "purpose": self.target.purpose, "campaign_id": self.target.campaign_id,
+            "label": e.label if e is not None else None,
+        }
+
+
+Rule = Callable[[Line, MatchContext], list[Candidate]]
+
+# --------------------------------------------------------------------------------------------------
+# Text helpers
+
+
+def normalise_ref(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+def fold(text: str) -> str:
+    """Lower case, accents off, punctuation to spaces: "Müller-Lüdenscheidt" -> "muller ludenscheidt"."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain.lower()).split())
+
+
+_NAME_NOISE = frozenset({
+    "de", "den", "der", "van", "vd", "v", "la", "le", "du", "von", "ten", "ter", "het", "t", "en", "and", "e", "o",
+    "mr", "mrs", "ms", "dhr", "mevr", "mw", "fam", "familie", "hr", "fr", "herr", "frau", "eo", "cj", "ch",
+})
+
+
+def name_tokens(name: str) -> list[str]:
+    """Tokens worth indexing a name on: no particles, no titles, no initials."""
+    return [t for t in fold(name).split() if len(t) > 1 and t not in _NAME_NOISE]
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..1, insensitive to order, initials, particles and accents ("J. van der Berg" ~ "Jan van den Berg")."""
+    ta, tb = sorted(name_tokens(a)), sorted(name_tokens(b))
+    if not ta or not tb:
+        return 0.0
+    whole = SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
+    # A payer often writes fewer names than we store (no first name): compare the shared surname too.
+    common = set(ta) & set(tb)
+    subset = 0.9 if common and (set(ta) <= set(tb) or set(tb) <= set(ta)) else 0.0
+    return max(whole, subset)
+
+
+_DONOR_NO = re.compile(r"(?<![A-Z0-9])(?:D|DONOR|DONATEUR|DONATEURNR|DONORNR|RELATIENR|RELATIE)[\s.:#-]*(\d{1,9})(?!\d)")
+_GIFT_NO = re.compile(r"(?<![A-Z0-9])(?:GIFT|GIFTNR|DONATION)[\s.:#-]*(\d{1,9})(?!\d)")
+_WORD = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,39}")
+
+
+def donor_numbers(text: str) -> list[int]:
+    return [int(m) for m in _DONOR_NO.findall(text.upper())]
+
+
+def gift_numbers(text: str) -> list[int]:
+    return [int(m) for m in _GIFT_NO.findall(text.upper())]
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(text.upper()))
+
+
+def _text_of(line: Line) -> str:
+    return " ".join(t for t in (line.remittance, line.structured_ref or "", line.end_to_end_id or "") if t)
+
+
+def _amount_note(line: Line, expected: Money) -> tuple[bool, str]:
+    actual = abs(line.amount)
+    if actual == expected:
+        return True, f"amount {actual} as expected"
+    return False, f"amount {actual} differs from the expected {expected}"
+
+
+def _exp_target(e: Expectation) -> Target:
+    return Target(kind="expectation", donor_id=e.donor_id, expectation=e, campaign_id=e.campaign_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# The rules
+
+
+def rule_sepa_run(line: Line, ctx: MatchContext) -> list[Candidate]:
+    if line.amount.minor <= 0 or not line.batch_ref:
+        return []
+    out = []
+    for e in ctx.by_batch.get(line.batch_ref, []):
+        if e.kind != "sepa_run":
+            continue
+        same, note = _amount_note(line, e.amount)
+        count = "" if line.batch_count is None else f", {line.batch_count} transactions"
+        out.append(Candidate("sepa_run", 99 if same else 60,
+                             f"batch {line.batch_ref} is our direct-debit run {e.label or e.ref}{count}; {note}",
+                             _exp_target(e)))
+    return out
+
+
+def rule_end_to_end(line: Line, ctx: MatchContext) -> list[Candidate]:
+    if line.amount.minor <= 0:
+        return []
+    out = []
+    if line.end_to_end_id:
+        for e in ctx.by_end_to_end.get(line.end_to_end_id, []):
+            same, note = _amount_note(line, e.amount)
+            out.append(Candidate("end_to_end", 98 if same else 60,
+                                 f"end-to-end id {line.end_to_end_id} is {e.label or e.ref}; {note}", _exp_target(e)))
+    if not out and line.mandate_id:
+        hits = ctx.by_mandate.get(line.mandate_id, [])
+        for e in hits:
+            same, note = _amount_note(line, e.amount)
+            score = (92 if len(hits) == 1 else 70) if same else 50
+            out.append(Candidate("end_to_end", score,
+                                 f"mandate {line.mandate_id} belongs to {e.label or e.ref}; {note}", _exp_target(e)))
+    return out
+
+
+def rule_sepa_return(line: Line, ctx: MatchContext) -> list[Candidate]:
+    if line.amount.minor >= 0 or not (line.return_reason or line.reversal or "/UPDD" in (line.bank_tx_code or "")):
+        return []
+    why = f"returned direct debit ({line.return_reason or 'no reason code'})"
+    found: list[tuple[str, Expectation]] = []
+    if line.end_to_end_id:
+        found = [(f"end-to-end id {line.end_to_end_id}", e) for e in ctx.by_end_to_end.get(line.end_to_end_id, [])]
+    if not found and line.mandate_id:
+        found = [(f"mandate {line.mandate_id}", e) for e in ctx.by_mandate.get(line.mandate_id, [])]
+    out = []
+    for via, e in found:
+        if e.kind != "collection":
+            continue
+        same, note = _amount_note(line, e.amount)
+        unique = len(found) == 1
+        out.append(Candidate("sepa_return", 97 if same and unique else 60,
+                             f"{why}: {via} is {e.label or e.ref}; {note}", _exp_target(e)))
+    return out
+
+
+def rule_payout(line: Line, ctx: MatchContext) -> list[Candidate]:
+    """Provider payouts, grant instalments and bequest distributions: a reference they quote, or their payer."""
+    if line.amount.minor <= 0:
+        return []
+    seen: dict[str, Candidate] = {}
+    tokens = {normalise_ref(w) for w in (_text_of(line) + " " + (line.batch_ref or "")).split()}
+    for ref in tokens:
+        if len(ref) < 6:
+            continue
+        for e in ctx.by_reference.get(ref, []):
+            same, note = _amount_note(line, e.amount)
+            seen[e.ref] = Candidate("payout", 97 if same else 60,
+                                    f"reference {e.reference_text} of {e.label or e.ref} quoted; {note}",
+                                    _exp_target(e))
+    if line.counterparty_iban:
+        for e in ctx.by_payer.get(line.counterparty_iban, []):
+            if e.ref in seen:
+                continue
+            same, note = _amount_note(line, e.amount)
+            if same:
+                seen[e.ref] = Candidate("payout", 92, f"paid from {e.label or e.ref}'s account; {note}",
+                                        _exp_target(e))
+    return list(seen.values())
+
+
+def rule_known_iban(line: Line, ctx: MatchContext) -> list[Candidate]:
+    if line.amount.minor <= 0 or not line.counterparty_iban:
+        return []
+    ids = [i for i in ctx.accounts.get(line.counterparty_iban, ()) if i in ctx.donors]
+    out = []
+    for donor_id in ids:
+        facts = ctx.donors[donor_id]
+        usual = line.amount.minor in facts.usual_amounts
+        if len(ids) == 1:
+            score = 96 if usual else 93
+        else:
+            score = 60
+        if not facts.active:
+            score = min(score, 50)
+        notes = [f"IBAN {mask(line.counterparty_iban)} seen before for {facts.name}"]
+        if usual:
+            notes.append(f"who gave {abs(line.amount)} before")
+        if len(ids) > 1:
+            notes.append(f"account shared by {len(ids)} donors")
+        if not facts.active:
+            notes.append("donor is not active")
+        out.append(Candidate("known_iban", score, "; ".join(notes), Target(kind="donor", donor_id=donor_id)))
+    return out
+
+
+def rule_reference(line: Line, ctx: MatchContext) -> list[Candidate]:
+    if line.amount.minor <= 0:
+        return []
+    text = _text_of(line)
+    if not text:
+        return []
+    out: list[Candidate] = []
+    for number in donor_numbers(text):
+        facts = ctx.donors.get(number)
+        if facts is not None:
+            out.append(Candidate("reference", 80 if facts.active else 50,
+                                 f"donor number D{number} ({facts.name}) in the description",
+                                 Target(kind="donor", donor_id=number)))
+    upper_words = words(text)
+    for word in upper_words:
+        donor_id = ctx.donor_refs.get(word)
+        if donor_id is not None and donor_id in ctx.donors:
+            out.append(Candidate("reference", 80, f"donor reference {word} ({ctx.donors[donor_id].name}) in the description",
+                                 Target(kind="donor", donor_id=donor_id)))
+    for number in gift_numbers(text):
+        donor_id = ctx.gifts.get(number)
+        if donor_id is not None and donor_id in ctx.donors:
+            out.append(Candidate("reference", 70, f"gift {number} of {ctx.donors[donor_id].name} quoted",
+                                 Target(kind="donor", donor_id=donor_id)))
+    return out
+
+
+def campaign_of(line: Line, ctx: MatchContext) -> tuple[int | None, str | None]:
+    """A campaign code quoted in the description (the longest, if several)."""
+    if not ctx.campaigns:
+        return None, None
+    hits = [w for w in words(_text_of(line)) if w in ctx.campaigns]
+    if not hits:
+        return None, None
+    code = max(hits, key=len)
+    return ctx.campaigns[code], code
+
+
+def _payer_initial(name: str) -> str:
+    first = fold(name).split()[:1]
+    return first[0] if first and len(first[0]) == 1 else ""
+
+
+def rule_name(line: Line, ctx: MatchContext) -> list[Candidate]:
+    """Donors whose name holds every word of the payer's name (initials must agree).
+
+    Token sets instead of edit distance: a bank writes "J. VAN DEN BERG" for Jan van den Berg, and the
+    lookup stays cheap for common surnames shared by hundreds of donors.
+    """
+    if line.amount.minor <= 0 or not line.counterparty_name or not ctx.names:
+        return []
+    payer = frozenset(name_tokens(line.counterparty_name))
+    if not payer:
+        return []
+    pools = [ctx.names.get(t) for t in payer]
+    if any(p is None for p in pools):
+        return []
+    pool = set.intersection(*pools)  # type: ignore[arg-type]
+    initial = _payer_initial(line.counterparty_name)
+    scored = []
+    for donor_id in pool:
+        facts = ctx.donors.get(donor_id)
+        key = ctx.name_keys.get(donor_id)
+        if facts is None or key is None:
+            continue
+        tokens, first = key
+        if initial and first and initial != first:
+            continue
+        scored.append((1.0 if tokens == payer else 0.9, facts))
+    scored.sort(key=lambda x: (-x[0], x[1].id))
+    out = []
+    for sim, facts in scored[:10]:
+        score = round(45 + 25 * sim) if len(scored) == 1 else round(30 + 20 * sim)
+        note = "" if len(scored) == 1 else f" (one of {len(scored)} donors with this name)"
+        out.append(Candidate("name", score, f"payer name {line.counterparty_name!r} matches {facts.name!r}{note}",
+                             Target(kind="donor", donor_id=facts.id)))
+    return out
+
+
+_CHARGE_FAMILIES = ("/CHRG", "/MDOP/CHRG", "/CHRG/")
+
+
+def rule_bank_charges(line: Line, ctx: MatchContext) -> list[Candidate]:
+    code = line.bank_tx_code or ""
+    if line.amount.minor < 0 and (code.endswith("/CHRG") or "/CHRG/" in code) and not line.counterparty_iban:
+        return [Candidate("bank_charges", 95, f"bank charges (transaction code {code})",
+                          Target(kind="not_gift", purpose="fee"))]
+    if line.amount.minor > 0 and code.endswith("/INTR") and not line.counterparty_iban:
+        return [Candidate("bank_charges", 95, f"interest (transaction code {code})",
+                          Target(kind="not_gift", purpose="interest"))]
+    return []
+
+
+RULES: list[Rule] = [
+    rule_sepa_run, rule_end_to_end, rule_sepa_return, rule_payout, rule_bank_charges,
+    rule_known_iban, rule_reference, rule_name,
+]
+
+
+def mask(iban: str) -> str:
+    return f"{iban[:4]}…{iban[-4:]}" if len(iban) > 8 else iban
+
+
+# --------------------------------------------------------------------------------------------------
+# Combining and deciding
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    auto: Candidate | None  # book this, or None: suspense
+    ranked: tuple[Candidate, ...]  # best first, one per target
+    campaign_id: int | None = None
+    campaign_code: str | None = None
+
+
+def combine(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """One candidate per target; several rules agreeing raise the score (noisy-or), reasons joined."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.target.key, []).append(c)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda c: -c.score)
+        miss = 1.0
+        for c in group:
+            miss *= 1 - c.score / 100
+        score = min(99, round(100 * (1 - miss))) if len(group) > 1 else group[0].score
+        head = group[0]
+        rules = "+".join(dict.fromkeys(c.rule for c in group))
+        out.append(Candidate(rules, score, "; ".join(c.reason for c in group), head.target))
+    out.sort(key=lambda c: (-c.score, c.target.key))
+    return out
+
+
+def decide(line: Line, ctx: MatchContext, *, threshold: int = 90, margin: int = 30,
+           rules: Sequence[Rule] | None = None, keep: int = 5) -> Decision:
+    found: list[Candidate] = []
+    for rule in rules if rules is not None else RULES:
+        found.extend(rule(line, ctx))
+    ranked = combine(found)
+    campaign_id, code = campaign_of(line, ctx)
+    auto = None
+    if ranked and ranked[0].score >= threshold:
+        best = ranked[0]
+        rival = ranked[1].score if len(ranked) > 1 else 0
+        if best.score - rival >= margin and _bookable(line, best.target):
+            auto = best
+    return Decision(auto=auto, ranked=tuple(ranked[:keep]), campaign_id=campaign_id, campaign_code=code)
+
+
+def _bookable(line: Line, target: Target) -> bool:
+    """Only what the line's direction allows: gifts come in, returns and charges go out."""
+    if target.kind == "donor":
+        return line.amount.minor > 0
+    if target.kind == "expectation" and target.expectation is not None:
+        e = target.expectation
+        if e.kind == "collection" and line.amount.minor < 0:
+            return True
+        parts_ok = not e.parts or sum(p.amount.minor for p in e.parts) == e.amount.minor
+        return line.amount.minor > 0 and parts_ok and abs(line.amount) == e.amount
+    return True

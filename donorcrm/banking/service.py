@@ -1,0 +1,741 @@
+"""Use cases of bank reconciliation on a Session: import a file, match its lines, book, split and undo.
+
+Services never commit. Every operation keeps the invariant that, per line, the active allocations plus the
+open (suspense) amount equal the line's amount, so booked + suspense equals the statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from donorcrm import audit
+from donorcrm.config import Settings, get_settings
+from donorcrm.db import utcnow
+from donorcrm.donors.models import Donor, DonorAccount, DonorCreate, DonorKind, DonorStatus
+from donorcrm.errors import InvalidState, NotFound, Problem, ValidationError
+from donorcrm.gifts import service as gifts
+from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
+from donorcrm.gifts.models import Gift
+from donorcrm.money import Money
+
+from . import rules
+from .camt import read_file
+from .models import AllocationKind, BankAllocation, BankLine, BankStatement, LineStatus, NotGiftPurpose
+from .records import Line, Statement, lines_of
+from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
+from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
+
+SOURCE = "bank"
+_OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
+_CHUNK = 2000
+
+# --------------------------------------------------------------------------------------------------
+# Import
+
+
+@dataclass
+class ImportResult:
+    statements_new: int = 0
+    statements_known: int = 0
+    entries: int = 0
+    lines: int = 0
+    statement_ids: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # warnings: the file was imported
+
+
+def _read_bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str | None]:
+    if isinstance(source, bytes):
+        return source, None
+    if isinstance(source, (str, Path)):
+        return Path(source).read_bytes(), Path(source).name
+    return source.read(), getattr(source, "name", None)
+
+
+def _balance_problems(stmt: Statement) -> list[Problem]:
+    opening = stmt.balance("OPBD", "PRCD")
+    closing = stmt.balance("CLBD")
+    if opening is None or closing is None or opening.amount.currency != closing.amount.currency:
+        return []
+    moved = sum(e.signed.minor for e in stmt.entries if e.status == "BOOK" and e.amount.currency == closing.amount.currency)
+    if opening.amount.minor + moved != closing.amount.minor:
+        return [Problem(f"statement {stmt.statement_id}", f"opening {opening.amount} plus entries"
+                        f" {Money(moved, closing.amount.currency)} is not the closing balance {closing.amount}")]
+    return []
+
+
+def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None) -> ImportResult:
+    """Read a camt.053/054 file and store its statements and lines.
+
+    The whole file is read and checked before anything is written; statements already imported (same
+    account, statement id and sequence) are skipped, so importing a file twice changes nothing.
+    """
+    data, name = _read_bytes(source)
+    statements = read_file(data)  # raises CamtError with element and line
+    digest = hashlib.sha256(data).hexdigest()
+    result = ImportResult()
+    known = set(session.execute(
+        select(BankStatement.identity).where(BankStatement.identity.in_([s.identity for s in statements]))  # type: ignore[attr-defined]
+    ).scalars())
+    seen_here: set[str] = set()
+    actor = audit.current_actor()
+    for stmt in statements:
+        if stmt.identity in known or stmt.identity in seen_here:
+            result.statements_known += 1
+            continue
+        seen_here.add(stmt.identity)
+        result.problems.extend(_balance_problems(stmt))
+        row = _store_statement(session, stmt, digest, file_name or name, actor)
+        result.statements_new += 1
+        result.entries += row.entry_count
+        result.lines += row.line_count
+        assert row.id is not None
+        result.statement_ids.append(row.id)
+        audit.record(session, "bank.import", "bank_statement", row.id, after={
+            "statement": stmt.statement_id, "account": stmt.account, "entries": row.entry_count,
+            "lines": row.line_count, "file": file_name or name, "sha256": digest,
+        }, actor=actor)
+    return result
+
+
+def _store_statement(session: Session, stmt: Statement, digest: str, file_name: str | None, actor: str) -> BankStatement:
+    currency = stmt.currency or (stmt.entries[0].amount.currency if stmt.entries else "EUR")
+    opening = stmt.balance("OPBD", "PRCD")
+    closing = stmt.balance("CLBD")
+    lines = [line for e in stmt.entries if e.status == "BOOK" for line in lines_of(e, stmt.account_iban)]
+    row = BankStatement(
+        identity=stmt.identity, message=stmt.message, version=stmt.version, message_id=stmt.message_id,
+        statement_id=stmt.statement_id, account=stmt.account, currency=currency,
+        sequence=stmt.electronic_seq or stmt.legal_seq, created_at_bank=stmt.created_at,
+        from_date=stmt.from_date, to_date=stmt.to_date,
+        opening_minor=opening.amount.minor if opening else None, closing_minor=closing.amount.minor if closing else None,
+        entry_count=sum(1 for e in stmt.entries if e.status == "BOOK"), line_count=len(lines),
+        credit_minor=sum(e.amount.minor for e in stmt.entries if e.credit and e.status == "BOOK"),
+        debit_minor=sum(e.amount.minor for e in stmt.entries if not e.credit and e.status == "BOOK"),
+        file_name=(file_name or "")[:255] or None, file_sha256=digest, imported_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    prefix = stmt.identity_hash
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = []
+    for line in lines:
+        rows.append((
+            row.id, f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100], line.entry_identity[:60], line.tx_index,
+            line.amount.minor, line.amount.minor, line.amount.currency,
+            _OPEN if line.amount.minor else _BOOKED,
+            _day_param(line.booked_on, sqlite), _day_param(line.value_on, sqlite), line.reversal,
+            _cut(line.bank_tx_code, 40), _cut(line.end_to_end_id, 70), _cut(line.mandate_id, 70),
+            _cut(line.batch_ref, 70), line.batch_count, _cut(line.counterparty_name, 140),
+            _cut(line.counterparty_iban, 34), line.remittance[:500], _cut(line.structured_ref, 70),
+            _cut(line.return_reason, 10), _cut(line.acct_svcr_ref, 70), line.description[:500],
+        ))
+    _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
+    return row
+
+
+_LINE_INSERT = (
+    "statement_id", "ref", "entry_identity", "tx_index", "amount_minor", "open_minor", "currency", "status",
+    "booked_on", "value_on", "reversal", "bank_tx_code", "end_to_end_id", "mandate_id", "batch_ref", "batch_count",
+    "counterparty_name", "counterparty_iban", "remittance", "structured_ref", "return_reason", "acct_svcr_ref",
+    "description",
+)
+
+
+def _day_param(day: dt.date | None, sqlite: bool) -> object:
+    return day.isoformat() if (sqlite and day is not None) else day
+
+
+def _placeholder(session: Session) -> str:
+    return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+
+
+def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany straight to the driver: a statement's hundred thousand lines without per-row overhead."""
+    if not rows:
+        return
+    mark = _placeholder(session)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn = session.connection()
+    for part in _chunks(rows, 20_000):
+        conn.exec_driver_sql(sql, list(part))
+
+
+def _cut(text: str | None, size: int) -> str | None:
+    return text[:size] if text else text
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching
+
+
+@dataclass
+class MatchResult:
+    lines: int = 0
+    auto_booked: int = 0
+    auto_minor: int = 0
+    suspense: int = 0
+    suspense_minor: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    currency: str = "EUR"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines, "auto_booked": self.auto_booked,
+            "auto_amount": Money(self.auto_minor, self.currency).to_string(),
+            "suspense": self.suspense, "suspense_amount": Money(self.suspense_minor, self.currency).to_string(),
+            "match_rate": round(self.auto_booked / self.lines, 4) if self.lines else None,
+            "by_rule": dict(self.by_rule),
+        }
+
+
+_LINE_COLUMNS = (
+    "id", "ref", "amount_minor", "currency", "booked_on", "value_on", "reversal", "bank_tx_code", "end_to_end_id",
+    "mandate_id", "batch_ref", "batch_count", "counterparty_name", "counterparty_iban", "remittance",
+    "structured_ref", "return_reason", "acct_svcr_ref", "description", "entry_identity", "tx_index",
+)
+
+
+def line_from_row(row: Any) -> Line:
+    """The plain Line the rules read, from a bank_line row (ORM object or Core row)."""
+    return Line(
+        entry_identity=row.entry_identity, tx_index=row.tx_index, amount=Money(row.amount_minor, row.currency),
+        booked_on=row.booked_on, value_on=row.value_on, reversal=bool(row.reversal), bank_tx_code=row.bank_tx_code,
+        end_to_end_id=row.end_to_end_id, mandate_id=row.mandate_id, batch_ref=row.batch_ref,
+        batch_count=row.batch_count, counterparty_name=row.counterparty_name, counterparty_iban=row.counterparty_iban,
+        remittance=row.remittance or "", structured_ref=row.structured_ref, return_reason=row.return_reason,
+        acct_svcr_ref=row.acct_svcr_ref, description=row.description or "",
+    )
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _donor_name(d: Any) -> str:
+    """Display name from a row of (id, kind, first_name, initials, name_infix, last_name, organisation_name)."""
+    donor_id, kind, first, initials, infix, last, organisation = tuple(d)[:7]
+    if kind == DonorKind.ORGANISATION and organisation:
+        return str(organisation)
+    return " ".join(p for p in (first or initials, infix, last) if p) or f"Donor {donor_id}"
+
+
+def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
+                  with_names: bool = True) -> MatchContext:
+    """Everything the rules need about these lines, loaded in a few bulk queries."""
+    ctx = MatchContext()
+    for source in registered_sources() if sources is None else sources:
+        ctx.add_expectations(source.expectations(session, lines))
+    credit = [line for line in lines if line.amount.minor > 0]
+    donor_ids: set[int] = set()
+    ibans = sorted({line.counterparty_iban for line in credit if line.counterparty_iban})
+    for part in _chunks(ibans):
+        for iban, donor_id in session.execute(
+            select(DonorAccount.iban, DonorAccount.donor_id).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
+        ):
+            ctx.accounts[iban] = (*ctx.accounts.get(iban, ()), donor_id)
+            donor_ids.add(donor_id)
+    numbers: set[int] = set()
+    gift_numbers: set[int] = set()
+    ref_words: set[str] = set()
+    for line in credit:
+        text = rules._text_of(line)
+        if not text:
+            continue
+        numbers.update(rules.donor_numbers(text))
+        gift_numbers.update(rules.gift_numbers(text))
+        ref_words.update(w for w in rules.words(text) if any(ch.isdigit() for ch in w))
+    for part in _chunks(sorted(gift_numbers)):
+        for gift_id, donor_id in session.execute(
+            select(Gift.id, Gift.donor_id).where(Gift.id.in_(part), Gift.donor_id.is_not(None))  # type: ignore[union-attr]
+        ):
+            ctx.gifts[gift_id] = donor_id
+            donor_ids.add(donor_id)
+    for part in _chunks(sorted(ref_words)):
+        for reference, donor_id in session.execute(
+            select(Donor.reference, Donor.id).where(Donor.reference.in_(part))  # type: ignore[union-attr]
+        ):
+            ctx.donor_refs[reference.upper()] = donor_id
+            donor_ids.add(donor_id)
+    from donorcrm.campaigns.models import Campaign
+
+    ctx.campaigns = {code.upper(): cid for cid, code in session.execute(select(Campaign.id, Campaign.code))}
+    donor_ids.update(numbers)
+    if with_names:
+        donor_ids.update(_name_index(session, credit, ctx))
+    _load_donors(session, donor_ids, ctx)
+    return ctx
+
+
+def _name_index(session: Session, lines: Sequence[Line], ctx: MatchContext) -> set[int]:
+    tokens: set[str] = set()
+    org_names: set[str] = set()
+    for line in lines:
+        if line.counterparty_name:
+            tokens.update(rules.name_tokens(line.counterparty_name))
+            org_names.add(line.counterparty_name.strip())
+    variants = sorted({v for t in tokens for v in (t, t.capitalize(), t.upper())})
+    found: set[int] = set()
+    rows: list[Any] = []
+    for part in _chunks(variants, 3000):
+        rows.extend(session.execute(
+            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
+                   Donor.organisation_name).where(Donor.last_name.in_(part))  # type: ignore[union-attr]
+        ))
+    for part in _chunks(sorted(org_names), 3000):
+        rows.extend(session.execute(
+            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
+                   Donor.organisation_name).where(Donor.organisation_name.in_(part))  # type: ignore[union-attr]
+        ))
+    for row in rows:
+        donor_id = row[0]
+        if donor_id in found:
+            continue
+        ctx.index_name(donor_id, _donor_name(row), row[2] or row[3])
+        found.add(donor_id)
+    return found
+
+
+def _load_donors(session: Session, donor_ids: Iterable[int], ctx: MatchContext) -> None:
+    wanted = sorted(set(donor_ids) - set(ctx.donors))
+    amounts: dict[int, set[int]] = {}
+    for part in _chunks(wanted):
+        for donor_id, minor in session.execute(
+            select(Gift.donor_id, Gift.amount_minor).where(
+                Gift.donor_id.in_(part), Gift.entry_type == EntryType.GIFT  # type: ignore[union-attr]
+            ).group_by(Gift.donor_id, Gift.amount_minor)
+        ):
+            amounts.setdefault(donor_id, set()).add(minor)
+        for d in session.execute(
+            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix,
+                   Donor.last_name, Donor.organisation_name, Donor.status).where(Donor.id.in_(part))  # type: ignore[union-attr]
+        ):
+            ctx.donors[d[0]] = DonorFacts(id=d[0], name=_donor_name(d), kind=d[1],
+                                          active=d[7] == DonorStatus.ACTIVE,
+                                          usual_amounts=frozenset(amounts.get(d[0], ())))
+
+
+def _category_for(ctx: MatchContext, donor_id: int | None) -> str:
+    facts = ctx.donors.get(donor_id) if donor_id is not None else None
+    if facts is not None and facts.kind == DonorKind.ORGANISATION:
+        return IncomeCategory.COMPANY
+    return IncomeCategory.INDIVIDUAL_ONE_OFF
+
+
+def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None) -> list[Any]:
+    """Lines untouched by any active booking (still fully in suspense)."""
+    table = BankLine.__table__  # type: ignore[attr-defined]
+    stmt = select(*[table.c[name] for name in _LINE_COLUMNS]).where(
+        table.c.status == LineStatus.OPEN, table.c.open_minor == table.c.amount_minor)
+    if statement_id is not None:
+        stmt = stmt.where(table.c.statement_id == statement_id)
+    if line_ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(line_ids)))
+    return list(session.execute(stmt.order_by(table.c.id)))
+
+
+def match(session: Session, *, statement_id: int | None = None, line_ids: Sequence[int] | None = None,
+          auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
+          settings: Settings | None = None) -> MatchResult:
+    """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
+    settings = settings or get_settings()
+    rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
+    result = MatchResult(lines=len(rows))
+    if not rows:
+        return result
+    lines = [line_from_row(r) for r in rows]
+    result.currency = lines[0].amount.currency
+    ctx = build_context(session, lines, sources=sources, with_names=False)
+    threshold, margin = settings.bank_auto_score, settings.bank_auto_margin
+    decisions = [rules.decide(line, ctx, threshold=threshold, margin=margin) for line in lines]
+    unsure = [i for i, d in enumerate(decisions) if d.auto is None and lines[i].amount.minor > 0]
+    if unsure:  # names are the weakest signal and the costliest to load: only where still needed
+        donor_ids = _name_index(session, [lines[i] for i in unsure], ctx)
+        _load_donors(session, donor_ids, ctx)
+        for i in unsure:
+            decisions[i] = rules.decide(lines[i], ctx, threshold=threshold, margin=margin)
+    now = utcnow()
+    plan = _AutoPlan(session, now, _used_seq(session, [r.id for r, d in zip(rows, decisions, strict=True) if d.auto]))
+    updates: list[dict[str, Any]] = []
+    for row, line, decision in zip(rows, lines, decisions, strict=True):
+        candidates = [c.as_dict() for c in decision.ranked]
+        if auto and decision.auto is not None:
+            plan.add(row, line, decision, ctx)
+            result.auto_booked += 1
+            result.auto_minor += line.amount.minor
+            result.by_rule[decision.auto.rule] += 1
+            updates.append({"b_id": row.id, "b_open": 0, "b_status": _BOOKED, "b_cands": candidates})
+        else:
+            result.suspense += 1
+            result.suspense_minor += line.amount.minor
+            updates.append({"b_id": row.id, "b_open": row.amount_minor, "b_status": _OPEN,
+                            "b_cands": candidates})
+    plan.execute()
+    mark = _placeholder(session)
+    stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
+    sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
+           f" WHERE id = {mark}")
+    conn = session.connection()
+    params = [(u["b_open"], str(u["b_status"]), json.dumps(u["b_cands"], default=str), stamp, u["b_id"])
+              for u in updates]
+    for part in _chunks(params, 20_000):
+        conn.exec_driver_sql(sql, list(part))
+    session.expire_all()
+    audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
+    return result
+
+
+def _used_seq(session: Session, line_ids: Sequence[int]) -> dict[int, int]:
+    used: dict[int, int] = {}
+    for part in _chunks(sorted(line_ids), 5000):
+        for line_id, top in session.execute(
+            select(BankAllocation.line_id, func.max(BankAllocation.seq))
+            .where(BankAllocation.line_id.in_(part)).group_by(BankAllocation.line_id)  # type: ignore[attr-defined]
+        ):
+            used[line_id] = int(top)
+    return used
+
+
+class _AutoPlan:
+    """Bookings decided by the rules, written in bulk: gifts first, then allocations pointing at them."""
+
+    def __init__(self, session: Session, now: dt.datetime, used_seq: dict[int, int]) -> None:
+        self.session, self.now = session, now
+        self.actor = audit.current_actor()
+        self.gift_rows: list[gifts.GiftRow] = []
+        self.allocations: list[dict[str, Any]] = []
+        self.returns: list[tuple[Expectation, str | None, dt.date]] = []
+        self.settled: list[tuple[int, Expectation, dt.date]] = []  # allocation index, expectation, day
+        self.accounts: list[tuple[int, str, str | None]] = []
+        self.next_seq: dict[int, int] = dict(used_seq)  # lines booked and undone before keep counting
+
+    def _seq(self, line_id: int) -> int:
+        n = self.next_seq.get(line_id, 0) + 1
+        self.next_seq[line_id] = n
+        return n
+
+    def add(self, row: Any, line: Line, decision: rules.Decision, ctx: MatchContext) -> None:
+        assert decision.auto is not None
+        cand = decision.auto
+        for part in _parts_of(line, cand.target, ctx, decision.campaign_id):
+            seq = self._seq(row.id)
+            gift_ref = None
+            if part.kind == AllocationKind.GIFT:
+                gift_ref = f"{row.ref}/{seq}"
+                self.gift_rows.append(gifts.GiftRow(
+                    donor_id=part.donor_id, amount_minor=abs(part.amount.minor), currency=part.amount.currency,
+                    received_on=_day(line), channel=part.channel, category=part.category or _category_for(ctx, part.donor_id),
+                    source=SOURCE, external_ref=gift_ref, fund_id=part.fund_id, campaign_id=part.campaign_id,
+                    commitment_id=part.commitment_id, bequest_id=part.bequest_id, grant_id=part.grant_id,
+                ))
+            if part.kind == AllocationKind.RETURN and part.expectation is not None:
+                self.returns.append((part.expectation, line.return_reason, _day(line)))
+            elif part.expectation is not None and booking_handlers(part.expectation.kind):
+                self.settled.append((len(self.allocations), part.expectation, _day(line)))
+            self.allocations.append({
+                "line_id": row.id, "seq": seq, "amount_minor": part.amount.minor, "currency": part.amount.currency,
+                "kind": part.kind, "purpose": part.purpose, "donor_id": part.donor_id, "gift_id": None,
+                "target_ref": part.target_ref, "rule": cand.rule[:30], "score": cand.score, "reason": cand.reason[:300],
+                "note": None, "created_at": self.now, "created_by": self.actor, "undone_at": None, "undone_by": None,
+                "undo_reason": None, "reversal_gift_id": None, "_gift_ref": gift_ref,
+            })
+        if cand.target.kind == "donor" and cand.rule != "known_iban" and line.counterparty_iban and cand.target.donor_id:
+            self.accounts.append((cand.target.donor_id, line.counterparty_iban, line.counterparty_name))
+
+    def execute(self) -> None:
+        session = self.session
+        if self.gift_rows:
+            gifts.record_gifts_bulk(session, self.gift_rows, skip_existing=False)
+            refs = [a["_gift_ref"] for a in self.allocations if a["_gift_ref"]]
+            ids_by_ref: dict[str, int] = {}
+            for part in _chunks(refs, 5000):
+                for gift_id, ref in session.execute(
+                    select(Gift.id, Gift.external_ref).where(Gift.source == SOURCE, Gift.external_ref.in_(part))  # type: ignore[union-attr]
+                ):
+                    ids_by_ref[ref] = gift_id
+            for a in self.allocations:
+                if a["_gift_ref"]:
+                    a["gift_id"] = ids_by_ref[a["_gift_ref"]]
+        if self.allocations:
+            columns = [k for k in self.allocations[0] if not k.startswith("_")]
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            stamp = self.now.replace(tzinfo=None) if sqlite else self.now
+            rows = [tuple(stamp if k == "created_at" else (str(a[k]) if k == "kind" else a[k]) for k in columns)
+                    for a in self.allocations]
+            _bulk_insert(session, "bank_allocation", columns, rows)
+        _remember_accounts(session, self.accounts)
+        for expectation, reason, day in self.returns:
+            for handler in return_handlers():
+                handler(session, expectation, reason, day)
+        for index, expectation, day in self.settled:
+            for booked in booking_handlers(expectation.kind):
+                booked(session, expectation, self.allocations[index]["gift_id"], day)
+
+
+def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str | None]]) -> None:
+    """A donor identified by reference or name: remember the account so next time the IBAN says who it is."""
+    if not accounts:
+        return
+    wanted = {(d, iban): holder for d, iban, holder in accounts}
+    have: set[tuple[int, str]] = set()
+    ibans = sorted({iban for _, iban in wanted})
+    for part in _chunks(ibans):
+        have.update((d, i) for d, i in session.execute(
+            select(DonorAccount.donor_id, DonorAccount.iban).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
+        ))
+    now = utcnow()
+    rows = [{"donor_id": d, "iban": iban, "iban_last4": iban[-4:], "bic": None, "holder": (holder or "")[:140] or None,
+             "source": SOURCE, "created_at": now} for (d, iban), holder in wanted.items() if (d, iban) not in have]
+    if rows:
+        session.connection().execute(insert(DonorAccount.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _day(line: Line) -> dt.date:
+    return line.booked_on or line.value_on or dt.date.today()
+
+
+# --------------------------------------------------------------------------------------------------
+# Booking parts
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a line to book. Amounts are positive; the line's direction gives the sign.
+
+    kind gift needs donor_id or new_donor (credit lines only); not_gift needs a purpose; expected and
+    return settle an expectation (target_ref, expectation).
+    """
+
+    kind: AllocationKind | str
+    amount: Money | None = None  # None: all that is still open
+    donor_id: int | None = None
+    new_donor: DonorCreate | None = None
+    category: str | None = None
+    channel: str = PaymentChannel.BANK_TRANSFER
+    campaign_id: int | None = None
+    fund_id: int | None = None
+    commitment_id: int | None = None
+    grant_id: int | None = None
+    bequest_id: int | None = None
+    purpose: str | None = None
+    target_ref: str | None = None
+    expectation: Expectation | None = None
+    note: str | None = None
+
+
+def _parts_of(line: Line, target: Target, ctx: MatchContext, campaign_id: int | None) -> list[Part]:
+    """The parts a candidate books: a donor's gift, a run's collections, a return, a fee."""
+    size = abs(line.amount)
+    if target.kind == "donor":
+        return [Part(kind=AllocationKind.GIFT, amount=_signed(size, line), donor_id=target.donor_id,
+                     category=_category_for(ctx, target.donor_id), campaign_id=campaign_id)]
+    if target.kind == "not_gift":
+        return [Part(kind=AllocationKind.NOT_GIFT, amount=_signed(size, line), purpose=target.purpose)]
+    e = target.expectation
+    assert e is not None
+    if line.amount.minor < 0:
+        return [Part(kind=AllocationKind.RETURN, amount=_signed(size, line), donor_id=e.donor_id,
+                     purpose=e.kind, target_ref=e.ref, expectation=e, commitment_id=e.commitment_id)]
+    pieces = e.parts or (e,)
+    out = []
+    for p in pieces:
+        kind = AllocationKind.GIFT if p.books_gift else AllocationKind.EXPECTED
+        out.append(Part(kind=kind, amount=p.amount, donor_id=p.donor_id, category=p.category,
+                        channel=p.channel, campaign_id=p.campaign_id or campaign_id, fund_id=p.fund_id,
+                        commitment_id=p.commitment_id, grant_id=p.grant_id, bequest_id=p.bequest_id,
+                        purpose=p.kind, target_ref=p.ref, expectation=p))
+    return out
+
+
+def _signed(amount: Money, line: Line) -> Money:
+    return amount if line.amount.minor > 0 else -amount
+
+
+def get_line(session: Session, line_id: int) -> BankLine:
+    line = session.get(BankLine, line_id)
+    if line is None:
+        raise NotFound(f"no bank line {line_id}")
+    return line
+
+
+def _next_seq(session: Session, line_id: int) -> int:
+    top = session.execute(select(func.max(BankAllocation.seq)).where(BankAllocation.line_id == line_id)).scalar()
+    return int(top or 0) + 1
+
+
+def book(session: Session, line_id: int, parts: Sequence[Part], *, rule: str = "manual", score: int | None = None,
+         reason: str | None = None) -> list[BankAllocation]:
+    """Book a line (or part of it; several parts split it). Gifts are written with an audit row each."""
+    row = get_line(session, line_id)
+    if not parts:
+        raise ValidationError("nothing to book")
+    line = line_from_row(row)
+    credit = row.amount_minor > 0
+    remaining = row.open_minor
+    resolved: list[tuple[Part, int]] = []
+    for i, part in enumerate(parts):
+        if part.amount is None:
+            size = abs(remaining)
+        else:
+            if part.amount.currency != row.currency:
+                raise ValidationError(f"part {i + 1}: currency {part.amount.currency} on a {row.currency} line")
+            if part.amount.minor <= 0:
+                raise ValidationError(f"part {i + 1}: amounts are positive; the line's direction gives the sign")
+            size = part.amount.minor
+        signed = size if credit else -size
+        if size == 0 or abs(signed) > abs(remaining):
+            raise ValidationError(f"part {i + 1}: {Money(size, row.currency)} is more than the open"
+                                  f" {Money(abs(remaining), row.currency)}")
+        kind = AllocationKind(part.kind)
+        if kind == AllocationKind.GIFT and not credit:
+            raise ValidationError("a gift can only be booked from money received (a credit line)")
+        if kind == AllocationKind.GIFT and part.donor_id is None and part.new_donor is None:
+            raise ValidationError("a gift needs a donor (donor_id or new_donor)")
+        if kind == AllocationKind.NOT_GIFT:
+            NotGiftPurpose(part.purpose or "")
+        remaining -= signed
+        resolved.append((part, signed))
+    out = []
+    seq = _next_seq(session, line_id)
+    actor = audit.current_actor()
+    for part, signed in resolved:
+        kind = AllocationKind(part.kind)
+        donor_id = part.donor_id
+        gift_id = None
+        if part.new_donor is not None:
+            from donorcrm.donors.service import create_donor
+
+            donor_id = create_donor(session, part.new_donor).id
+        if kind == AllocationKind.GIFT:
+            assert donor_id is not None
+            donor = session.get(Donor, donor_id)
+            if donor is None:
+                raise NotFound(f"no donor {donor_id}")
+            category = part.category or (IncomeCategory.COMPANY if donor.kind == DonorKind.ORGANISATION
+                                         else IncomeCategory.INDIVIDUAL_ONE_OFF)
+            gift = gifts.record_gift(
+                session, donor_id=donor_id, amount=Money(abs(signed), row.currency), received_on=_day(line),
+                channel=part.channel, category=category, source=SOURCE, external_ref=f"{row.ref}/{seq}",
+                fund_id=part.fund_id, campaign_id=part.campaign_id, commitment_id=part.commitment_id,
+                bequest_id=part.bequest_id, grant_id=part.grant_id, note=part.note,
+            )
+            gift_id = gift.id
+            if row.counterparty_iban and rule in ("manual", "candidate"):
+                _remember_accounts(session, [(donor_id, row.counterparty_iban, row.counterparty_name)])
+        if kind == AllocationKind.RETURN and part.expectation is not None:
+            for handler in return_handlers():
+                handler(session, part.expectation, row.return_reason, _day(line))
+        elif part.expectation is not None:
+            for booked in booking_handlers(part.expectation.kind):
+                booked(session, part.expectation, gift_id, _day(line))
+        alloc = BankAllocation(
+            line_id=line_id, seq=seq, amount_minor=signed, currency=row.currency, kind=kind,
+            purpose=part.purpose, donor_id=donor_id, gift_id=gift_id, target_ref=part.target_ref, rule=rule[:30],
+            score=score, reason=(reason or "")[:300] or None, note=part.note, created_by=actor,
+        )
+        session.add(alloc)
+        session.flush()
+        audit.record(session, "bank.book", "bank_line", line_id, after={
+            "allocation": alloc.id, "kind": str(kind), "amount": str(Money(signed, row.currency)),
+            "donor_id": donor_id, "gift_id": gift_id, "purpose": part.purpose, "target": part.target_ref,
+            "rule": rule,
+        })
+        out.append(alloc)
+        seq += 1
+    row.open_minor = remaining
+    row.status = LineStatus.BOOKED if remaining == 0 else LineStatus.OPEN
+    session.add(row)
+    session.flush()
+    return out
+
+
+def split(session: Session, line_id: int, parts: Sequence[Part]) -> list[BankAllocation]:
+    """Book a line in several parts (a couple's two gifts in one transfer, a gift plus a lottery ticket)."""
+    if len(parts) < 2:
+        raise ValidationError("a split needs at least two parts")
+    return book(session, line_id, parts)
+
+
+def book_candidate(session: Session, line_id: int, target: str, *, sources: Sequence[ExpectationSource] | None = None,
+                   settings: Settings | None = None) -> list[BankAllocation]:
+    """Accept one of the candidates shown for a line (by its target key, e.g. "donor:12")."""
+    row = get_line(session, line_id)
+    if row.open_minor != row.amount_minor:
+        raise InvalidState(f"line {line_id} is already (partly) booked; undo first or book the rest by hand")
+    line = line_from_row(row)
+    ctx = build_context(session, [line], sources=sources)
+    settings = settings or get_settings()
+    decision = rules.decide(line, ctx, threshold=settings.bank_auto_score, margin=settings.bank_auto_margin)
+    chosen = next((c for c in decision.ranked if c.target.key == target), None)
+    if chosen is None:
+        raise NotFound(f"{target} is not a candidate of line {line_id}")
+    parts = _parts_of(line, chosen.target, ctx, decision.campaign_id)
+    positive = [Part(**{**p.__dict__, "amount": abs(p.amount) if p.amount is not None else None}) for p in parts]
+    return book(session, line_id, positive, rule="candidate", score=chosen.score, reason=chosen.reason)
+
+
+def undo(session: Session, allocation_id: int, *, reason: str, on: dt.date | None = None) -> BankAllocation:
+    """Take a booking back: its gift is reversed (a correction), its amount returns to suspense."""
+    alloc = session.get(BankAllocation, allocation_id)
+    if alloc is None:
+        raise NotFound(f"no bank allocation {allocation_id}")
+    if alloc.undone_at is not None:
+        raise InvalidState(f"allocation {allocation_id} was undone already")
+    if not reason.strip():
+        raise ValidationError("say why the booking is undone")
+    if alloc.gift_id is not None:
+        gift = session.get(Gift, alloc.gift_id)
+        assert gift is not None
+        reversal = gifts.reverse_gift(session, alloc.gift_id, entry_type=EntryType.CORRECTION,
+                                      on=on or dt.date.today(), reason=reason[:200], source=SOURCE,
+                                      external_ref=f"{gift.external_ref}/undo")
+        alloc.reversal_gift_id = reversal.id
+    alloc.undone_at = utcnow()
+    alloc.undone_by = audit.current_actor()
+    alloc.undo_reason = reason[:200]
+    line = get_line(session, alloc.line_id)
+    line.open_minor += alloc.amount_minor
+    line.status = LineStatus.OPEN
+    session.add_all([alloc, line])
+    session.flush()
+    audit.record(session, "bank.undo", "bank_line", line.id, before={
+        "allocation": alloc.id, "kind": alloc.kind, "amount": str(Money(alloc.amount_minor, alloc.currency)),
+        "gift_id": alloc.gift_id,
+    }, after={"reversal_gift_id": alloc.reversal_gift_id, "reason": reason})
+    return alloc
+
+
+def undo_line(session: Session, line_id: int, *, reason: str) -> list[BankAllocation]:
+    """Undo every active booking of a line, back to full suspense."""
+    active = session.execute(
+        select(BankAllocation).where(BankAllocation.line_id == line_id, BankAllocation.undone_at.is_(None))  # type: ignore[union-attr]
+        .order_by(BankAllocation.seq)
+    ).scalars().all()
+    if not active:
+        raise InvalidState(f"line {line_id} has nothing booked")
+    return [undo(session, a.id, reason=reason) for a in active if a.id is not None]
+
+
+def active_allocations(session: Session, line_id: int) -> list[BankAllocation]:
+    return list(session.execute(
+        select(BankAllocation).where(BankAllocation.line_id == line_id, BankAllocation.undone_at.is_(None))  # type: ignore[union-attr]
+        .order_by(BankAllocation.seq)
+    ).scalars())
+
+
+def candidates_of(row: BankLine) -> list[Candidate]:  # for callers that want objects back from the stored JSON
+    out = []
+    for c in row.candidates or []:
+        target = Target(kind=str(c.get("kind")), donor_id=c.get("donor_id"), purpose=c.get("purpose"))  # type: ignore[arg-type]
+        out.append(Candidate(rule=str(c["rule"]), score=int(c["score"]), reason=str(c["reason"]), target=target))
+    return out
