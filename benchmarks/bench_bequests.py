@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+import donorcrm.models  # noqa: F401  (every table known to the ORM)
 from donorcrm import migrate
 from donorcrm.bequests import reports, service
 from donorcrm.db import make_engine, session_scope

@@ -154,3 +154,21 @@ def follow_up_cmd(on: OnOpt = None) -> None:
     with session_scope() as s:
         created = create_follow_up_tasks(s, _date(on) or dt.date.today())
     typer.echo(f"{len(created)} follow-up task(s) created")
+
+
+@app.command("checks")
+def checks_cmd(as_json: JsonOpt = False) -> None:
+    """Open "possible legacy?" checks: donors we heard died (a SEPA MD07 return, a letter), known pledgers first."""
+    from donorcrm.bequests.reports import open_check_rows
+
+    with session_scope() as s:
+        rows = open_check_rows(s)
+    if as_json:
+        _emit([asdict(r) for r in rows])
+        return
+    table = Table(title=f"Possible legacies to check ({len(rows)})")
+    for col in ("check", "donor", "name", "source", "opened", "priority"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r.id), str(r.donor_id), r.donor_name, r.source, str(r.opened_on), r.priority)
+    console.print(table)

@@ -494,16 +494,19 @@ def received(session: Session, case_id: int) -> Money:
 
 def recognition_facts(session: Session, case_ids: list[int] | None = None) -> dict[int, rules.RecognitionFacts]:
     """Everything recognition needs, for many cases in three queries."""
-    cstmt = select(BequestCase)
+    cstmt = select(BequestCase.id, BequestCase.deed_on, BequestCase.usufruct_minor, BequestCase.usufruct_ends_on,
+                   BequestCase.closed_on)
     if case_ids is not None:
         cstmt = cstmt.where(BequestCase.id.in_(case_ids))  # type: ignore[union-attr]
-    cases = {c.id: c for c in session.execute(cstmt).scalars()}
+    cases = {row[0]: row for row in session.execute(cstmt)}
     estimates: dict[int, list[rules.Estimate]] = defaultdict(list)
-    estmt = select(BequestEstimate).order_by(BequestEstimate.estimated_on, BequestEstimate.id)
+    estmt = (select(BequestEstimate.case_id, BequestEstimate.estimated_on, BequestEstimate.amount_minor,
+                    BequestEstimate.reliable)
+             .order_by(BequestEstimate.estimated_on, BequestEstimate.id))
     if case_ids is not None:
         estmt = estmt.where(BequestEstimate.case_id.in_(case_ids))  # type: ignore[attr-defined]
-    for e in session.execute(estmt).scalars():
-        estimates[e.case_id].append(rules.Estimate(e.estimated_on, e.amount_minor, e.reliable))
+    for cid, on, amount, reliable in session.execute(estmt):
+        estimates[cid].append(rules.Estimate(on, int(amount), bool(reliable)))
     receipts: dict[int, list[rules.Receipt]] = defaultdict(list)
     gstmt = (select(Gift.bequest_id, Gift.received_on, func.sum(Gift.amount_minor))
              .where(Gift.bequest_id.is_not(None))  # type: ignore[union-attr]
@@ -514,10 +517,10 @@ def recognition_facts(session: Session, case_ids: list[int] | None = None) -> di
         receipts[int(cid)].append(rules.Receipt(on, int(amount)))
     return {
         cid: rules.RecognitionFacts(
-            estimates=tuple(estimates[cid]), receipts=tuple(receipts[cid]), deed_on=c.deed_on,
-            usufruct_minor=c.usufruct_minor, usufruct_ends_on=c.usufruct_ends_on, ended_on=c.closed_on,
+            estimates=tuple(estimates[cid]), receipts=tuple(receipts[cid]), deed_on=deed_on,
+            usufruct_minor=int(usufruct), usufruct_ends_on=usufruct_ends_on, ended_on=closed_on,
         )
-        for cid, c in cases.items()
+        for cid, (_, deed_on, usufruct, usufruct_ends_on, closed_on) in cases.items()
     }
 
 
@@ -535,13 +538,14 @@ def recognition(session: Session, year: int) -> list[CaseRecognition]:
     """Per case: income recognised in the year, cash received, and what was recognised but not yet received
     at the year end (the receivable in the balance sheet). Cases without any movement or balance are left out."""
     facts = recognition_facts(session)
-    cases = {c.id: c for c in session.execute(select(BequestCase).order_by(BequestCase.id)).scalars()}
     out = []
-    for cid, c in cases.items():
-        yr = rules.recognition_for_year(facts[cid], year)  # type: ignore[index]
+    for cid, reference, name, stage, currency in session.execute(
+            select(BequestCase.id, BequestCase.reference, BequestCase.deceased_name, BequestCase.stage,
+                   BequestCase.currency).order_by(BequestCase.id)):
+        yr = rules.recognition_for_year(facts[cid], year)
         if yr.recognised_minor == 0 and yr.received_minor == 0 and yr.receivable_minor == 0:
             continue
-        out.append(CaseRecognition(cid, c.reference, c.deceased_name, c.stage, c.currency, yr))  # type: ignore[arg-type]
+        out.append(CaseRecognition(cid, reference, name, stage, currency, yr))
     return out
 
 
@@ -555,9 +559,13 @@ def learned_durations(session: Session) -> dict[Stage, int]:
     defaults = rules.parse_stage_values(settings.bequest_stage_days, rules.DEFAULT_DURATION_DAYS)
     closed = select(BequestCase.id).where(BequestCase.stage == Stage.CLOSED)
     visits: dict[int, list[rules.StageVisit]] = defaultdict(list)
-    for ev in session.execute(select(BequestStageEvent).where(BequestStageEvent.case_id.in_(closed))  # type: ignore[attr-defined]
-                              .order_by(BequestStageEvent.entered_on, BequestStageEvent.id)).scalars():
-        visits[ev.case_id].append(rules.StageVisit(Stage(ev.to_stage), ev.entered_on))
+    rows = session.execute(
+        select(BequestStageEvent.case_id, BequestStageEvent.to_stage, BequestStageEvent.entered_on)
+        .where(BequestStageEvent.case_id.in_(closed))  # type: ignore[attr-defined]
+        .order_by(BequestStageEvent.entered_on, BequestStageEvent.id))
+    stages = {s.value: s for s in Stage}
+    for case_id, to_stage, entered_on in rows:
+        visits[case_id].append(rules.StageVisit(stages[to_stage], entered_on))
     return rules.learn_durations(visits.values(), defaults, settings.bequest_min_cases_to_learn)
 
 

@@ -184,10 +184,6 @@ def mark_deceased(session: Session, donor_id: int, on: dt.date | None = None, *,
     session.add(donor)
     session.flush()
     audit.record(session, "donor.deceased", "donor", donor_id, after={"on": on, "source": source})
-    from donorcrm import plugins
-
-    plugins.install()
-
     _load_plugins()
     for hook in death_hooks:
         hook(session, donor_id, on, source)
@@ -216,10 +212,6 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
     for d in (survivor, duplicate):
         if d.status in (DonorStatus.ERASED, DonorStatus.MERGED):
             raise InvalidState(f"donor {d.id} is {d.status} and cannot be merged")
-    from donorcrm import plugins
-
-    plugins.install()
-
     _load_plugins()
     for hook in before_merge_hooks:
         hook(session, survivor_id, duplicate_id)

@@ -98,3 +98,15 @@ def test_recognised(pipeline: tuple[str, str]) -> None:
     assert [c["reference"] for c in data["cases"]] == [pipeline[0]]
     code, out = invoke("recognised", "--year", "2026")
     assert code == 0 and "6.000,00" in out
+
+
+def test_checks(pipeline: tuple[str, str], session: Session) -> None:
+    from donorcrm.donors.service import mark_deceased
+    from tests import factories
+
+    donor = factories.donor(session, last_name="Kok")
+    mark_deceased(session, donor.id, D(2026, 10, 1), source="sepa:MD07")
+    code, out = invoke("checks", "--json")
+    assert code == 0, out
+    rows = [r for r in json.loads(out) if r["donor_id"] == donor.id]
+    assert [(r["source"], r["priority"]) for r in rows] == [("sepa:MD07", "normal")]
