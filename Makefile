@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DB     ?= donorcrm.db
+PORT   ?= 8501
 export DONORCRM_DATABASE_URL ?= sqlite:///$(DB)
+export STREAMLIT_SERVER_PORT ?= $(PORT)
 
 .PHONY: run test venv install lint bench clean demo
 
@@ -22,6 +24,10 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/donorcrm db upgrade
 	$(BIN)/donorcrm demo --if-empty
+	@echo ""
+	@echo "  donorcrm admin: http://localhost:$(STREAMLIT_SERVER_PORT)"
+	@echo "  demo logins:    admin/demo-admin  finance/demo-finance  fundraiser/demo-fundraiser  viewer/demo-viewer"
+	@echo ""
 	$(BIN)/donorcrm serve
 
 test: install

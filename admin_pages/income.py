@@ -45,11 +45,12 @@ with common.db() as s:
 
 order = [CATEGORY_LABELS[c][0] for c in IncomeCategory]
 st.subheader("By income category")
-chart = pd.DataFrame([{"Year": str(c.year), "Category": c.label, "EUR": common.euros(c.amount_minor)} for c in cells])
+chart = pd.DataFrame([{"Year": str(c.year), "Category": c.label, "Rank": order.index(c.label),
+                       "EUR": common.euros(c.amount_minor)} for c in cells])
 if not chart.empty:
     st.altair_chart(alt.Chart(chart).mark_bar().encode(
         x="Year:N", y=alt.Y("sum(EUR):Q", title="EUR"), color=alt.Color("Category:N", sort=order),
-        order=alt.Order("Category:N"), tooltip=["Year", "Category", "EUR"]), width="stretch")
+        order=alt.Order("Rank:Q"), tooltip=["Year", "Category", "EUR"]), width="stretch")
 pivot = {}
 for c in cells:
     pivot.setdefault(c.label, {"Category": c.label, "Dutch": c.dutch})[str(c.year)] = common.money(c.amount_minor)
