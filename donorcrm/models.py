@@ -7,7 +7,17 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
-from donorcrm.campaigns.models import Campaign, Fund
+from donorcrm.campaigns.models import (
+    ActionParticipation,
+    Campaign,
+    CampaignCost,
+    Fund,
+    FundraisingPage,
+    MatchAllocation,
+    MatchPool,
+    PageCredit,
+    SourceCode,
+)
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
@@ -16,6 +26,8 @@ from donorcrm.gifts.summary import DonorYear, GrowthYear, IncomeMonth
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditLog", "DonorYear", "GrowthYear", "IncomeMonth", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "DonorYear", "FundraisingPage", "GrowthYear",
+    "IncomeMonth", "MatchAllocation", "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount",
+    "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]

@@ -1,5 +1,6 @@
-"""Reports for the admin and the CLI: SQL that aggregates in the database, returning plain rows.
+"""Read-only reports that aggregate in the database; the CLI and the admin only render them.
 
 Pure metric formulas live in `metrics`; SQL versions and the report functions in `growth`, `income`,
-`overview`, `donors` and `recurring`. The ledger summaries they read are kept by `donorcrm.gifts.summary`.
+`overview`, `donors`, `recurring` and `ledger`. The ledger summaries they read are kept current by
+`donorcrm.gifts.summary`.
 """
