@@ -5,7 +5,6 @@ BIN    := $(VENV)/bin
 DB     ?= donorcrm.db
 PORT   ?= 8501
 export DONORCRM_DATABASE_URL ?= sqlite:///$(DB)
-export STREAMLIT_SERVER_PORT ?= $(PORT)
 
 .PHONY: run test venv install lint bench clean demo
 
@@ -25,10 +24,10 @@ run: install
 	$(BIN)/donorcrm db upgrade
 	$(BIN)/donorcrm demo --if-empty
 	@echo ""
-	@echo "  donorcrm admin: http://localhost:$(STREAMLIT_SERVER_PORT)"
+	@echo "  donorcrm admin: http://127.0.0.1:$(PORT)"
 	@echo "  demo logins:    admin/demo-admin  finance/demo-finance  fundraiser/demo-fundraiser  viewer/demo-viewer"
 	@echo ""
-	$(BIN)/donorcrm serve
+	$(BIN)/donorcrm serve --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
