@@ -33,6 +33,9 @@ def _register_domain_commands() -> None:
 
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
+    from donorcrm.reports.cli import app as reports_app
+
+    app.add_typer(reports_app, name="reports")
 
 
 _register_domain_commands()

@@ -201,16 +201,16 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
         assert ch.donor_id is not None
         on = ch.reverses_on or ch.received_on
         hist = after.setdefault((ch.donor_id, ch.currency), {})
-        cur = hist.get(on.year)
+        was = hist.get(on.year)
         if ch.amount_minor > 0:
-            first = on if cur is None or cur.first_on is None else min(cur.first_on, on)
-            hist[on.year] = YearTotal((cur.amount_minor if cur else 0) + ch.amount_minor,
-                                      (cur.gifts if cur else 0) + 1, first)
+            first = on if was is None or was.first_on is None else min(was.first_on, on)
+            hist[on.year] = YearTotal((was.amount_minor if was else 0) + ch.amount_minor,
+                                      (was.gifts if was else 0) + 1, first)
         else:
-            if cur is None:  # a reversal of a gift the summary never saw: nothing to take out
+            if was is None:  # a reversal of a gift the summary never saw: nothing to take out
                 continue
-            hist[on.year] = YearTotal(cur.amount_minor + ch.amount_minor, cur.gifts - 1, cur.first_on)
-            if cur.first_on == on:
+            hist[on.year] = YearTotal(was.amount_minor + ch.amount_minor, was.gifts - 1, was.first_on)
+            if was.first_on == on:
                 recheck.add((ch.donor_id, ch.currency, on.year))
     session.flush()
     for donor_id, currency, year in recheck:
