@@ -23,6 +23,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/donorcrm db upgrade
 	$(BIN)/donorcrm demo --if-empty
+	$(BIN)/donorcrm reports rebuild --if-stale
 	@echo ""
 	@echo "  donorcrm admin: http://127.0.0.1:$(PORT)"
 	@echo "  demo logins:    admin/demo-admin  finance/demo-finance  fundraiser/demo-fundraiser  viewer/demo-viewer"

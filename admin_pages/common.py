@@ -18,14 +18,20 @@ from donorcrm.auth import get_user as load_user
 from donorcrm.config import database_url, get_settings
 from donorcrm.db import make_engine, session_scope
 from donorcrm.errors import NotFound
+from donorcrm.gifts import summary
 from donorcrm.money import Money
 
 AUTH_KEY = "auth"
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Opening the database…")
 def _engine(url: str) -> Engine:
-    return make_engine(url)
+    """One engine per server process; the first one also brings the report summaries up to date if
+    rows were loaded around the services (a raw bulk load)."""
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        summary.ensure_current(s)
+    return engine
 
 
 def engine() -> Engine:

@@ -285,6 +285,23 @@ def income_month_select():  # type: ignore[no-untyped-def]
     )
 
 
+def is_current(session: Session) -> bool:
+    """Whether the summaries saw every ledger row: false after rows were loaded around the services
+    (a raw bulk load such as the demo builder's COPY, a restore of only the gift table)."""
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    ledger_rows = session.execute(select(func.count()).select_from(Gift)).scalar_one()
+    summarised = session.execute(select(func.coalesce(func.sum(im.c.gifts + im.c.reversals), 0))).scalar_one()
+    return int(ledger_rows) == int(summarised)
+
+
+def ensure_current(session: Session) -> bool:
+    """Rebuild when the summaries missed ledger rows; returns whether it rebuilt."""
+    if is_current(session):
+        return False
+    rebuild(session)
+    return True
+
+
 def rebuild(session: Session) -> None:
     """Recompute all three summaries from the ledger, set-based, in the caller's transaction."""
     from donorcrm.reports.growth import growth_counters_sql

@@ -100,10 +100,16 @@ def lapsed_cmd(year: Annotated[int, typer.Option(help="The year they have not gi
 
 
 @app.command("rebuild")
-def rebuild_cmd() -> None:
-    """Recompute the ledger summaries the reports read (after a restore or a manual correction)."""
-    from donorcrm.gifts.summary import rebuild
+def rebuild_cmd(if_stale: Annotated[bool, typer.Option("--if-stale", help="Only when rows were loaded around the "
+                                                         "services (e.g. a raw bulk load).")] = False) -> None:
+    """Recompute the ledger summaries the reports read (after a raw load, a restore or a manual correction)."""
+    from donorcrm.gifts.summary import ensure_current, rebuild
 
     with session_scope() as s:
-        rebuild(s)
+        if if_stale:
+            if not ensure_current(s):
+                typer.echo("summaries are current")
+                return
+        else:
+            rebuild(s)
     typer.echo("summaries rebuilt")

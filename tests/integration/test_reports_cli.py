@@ -32,5 +32,6 @@ def test_growth_income_lapsed_and_rebuild(engine, monkeypatch) -> None:
     out = runner.invoke(app, ["reports", "lapsed", "--year", "2021"])
     assert out.output.splitlines()[1].startswith(f"{b_id},") and "40.00" in out.output
     assert runner.invoke(app, ["reports", "rebuild"]).exit_code == 0
+    assert "current" in runner.invoke(app, ["reports", "rebuild", "--if-stale"]).output
     assert json.loads(runner.invoke(app, ["reports", "growth", "--json"]).output) == list(rows.values())
     get_engine.cache_clear()

@@ -99,3 +99,23 @@ def test_lybunt_and_sybunt_lists_match_the_pure_rules(session: Session) -> None:
         assert all(d.last_year_minor == histories[d.donor_id][d.last_year].amount_minor for d in ly + sy)
         page = growth.lapsed_donors(session, year, kind="lybunt", limit=3, offset=1)
         assert page == ly[1:4]
+
+
+def test_rows_loaded_around_the_services_are_detected_and_summarised(session: Session) -> None:
+    from sqlalchemy import insert
+
+    from donorcrm.db import utcnow
+    from donorcrm.gifts.summary import ensure_current, is_current
+
+    d = f.donor(session)
+    f.gift(session, d.id, 1000, on=dt.date(2021, 1, 5))
+    assert is_current(session)
+    session.execute(insert(Gift), [{"donor_id": d.id, "entry_type": "gift", "amount_minor": 700, "currency": "EUR",
+                                    "received_on": dt.date(2022, 2, 1), "channel": "ideal",
+                                    "category": "individual_one_off", "source": "raw", "created_at": utcnow(),
+                                    "created_by": "t"}])
+    assert not is_current(session)
+    assert ensure_current(session) is True
+    assert is_current(session) and ensure_current(session) is False
+    (g,) = growth.growth_table(session, first_year=2022, last_year=2022)
+    assert g.donors == 1 and g.total_minor == 700
