@@ -21,13 +21,13 @@ from donorcrm.campaigns.models import (
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.summary import DonorYear, GrowthYear, IncomeMonth
+from donorcrm.gifts.summary import DonorYear, GrowthYear, IncomeDay, IncomeMonth
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "DonorYear", "FundraisingPage", "GrowthYear",
-    "IncomeMonth", "MatchAllocation", "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount",
+    "IncomeDay", "IncomeMonth", "MatchAllocation", "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount",
     "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "metadata",
 ]

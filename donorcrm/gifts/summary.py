@@ -4,6 +4,7 @@
   A reversal takes its gift out of the year the gift was received in: a refunded donor did not give.
 - `income_month`: net ledger per month, income category, fund, campaign and currency (reversals count
   in the month they were booked, as in the books). Fund and campaign 0 mean "none".
+- `income_day`: net ledger per day and currency, for year-to-date figures.
 - `growth_year`: the additive yearly counters of `donorcrm.reports.metrics.contributions`, adjusted by
   the difference each change makes to a donor's history.
 
@@ -34,7 +35,8 @@ LOCK_CLASS = 5001  # pg_advisory_xact_lock(LOCK_CLASS, donor_id): one namespace 
 
 class DonorYear(SQLModel, table=True):
     __tablename__ = "donor_year"
-    __table_args__ = (Index("ix_donor_year_year", "year", "currency", "donor_id"),)
+    # Lapsed-donor lists walk one year's donors biggest first and stop after a page.
+    __table_args__ = (Index("ix_donor_year_amount", "year", "currency", "amount_minor"),)
 
     # No foreign key to donor: merges fold these rows themselves (see merge_totals).
     donor_id: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
@@ -57,6 +59,18 @@ class IncomeMonth(SQLModel, table=True):
     amount_minor: int = Field(sa_type=BigInteger, nullable=False)
     gifts: int = Field(nullable=False)  # gift rows booked
     reversals: int = Field(nullable=False)  # reversal rows booked
+
+
+class IncomeDay(SQLModel, table=True):
+    """Net ledger per day and currency: year-to-date figures to the day without touching the ledger."""
+
+    __tablename__ = "income_day"
+
+    day: dt.date = Field(primary_key=True)
+    currency: str = Field(primary_key=True, sa_type=String(3))
+    amount_minor: int = Field(sa_type=BigInteger, nullable=False)
+    gifts: int = Field(nullable=False)
+    reversals: int = Field(nullable=False)
 
 
 class GrowthYear(SQLModel, table=True):
@@ -188,6 +202,14 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
     _upsert(session, IncomeMonth.__table__, list(rows.values()),  # type: ignore[attr-defined]
             ("year", "month", "category", "fund_id", "campaign_id", "currency"),
             add=("amount_minor", "gifts", "reversals"))
+    days: dict[tuple[dt.date, str], dict[str, object]] = {}
+    for ch in changes:
+        row = days.setdefault((ch.received_on, ch.currency), {
+            "day": ch.received_on, "currency": ch.currency, "amount_minor": 0, "gifts": 0, "reversals": 0})
+        row["amount_minor"] += ch.amount_minor  # type: ignore[operator]
+        row["gifts" if ch.amount_minor > 0 else "reversals"] += 1  # type: ignore[operator]
+    _upsert(session, IncomeDay.__table__, [days[k] for k in sorted(days)],  # type: ignore[attr-defined]
+            ("day", "currency"), add=("amount_minor", "gifts", "reversals"))
 
     donor_changes = [ch for ch in changes if ch.donor_id is not None]
     if not donor_changes:
@@ -302,14 +324,27 @@ def ensure_current(session: Session) -> bool:
     return True
 
 
+def income_day_select():  # type: ignore[no-untyped-def]
+    is_gift = Gift.entry_type == EntryType.GIFT
+    return (
+        select(Gift.received_on.label("day"), Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
+               func.sum(case((is_gift, 1), else_=0)).label("gifts"),
+               func.sum(case((is_gift, 0), else_=1)).label("reversals"))
+        .group_by(Gift.received_on, Gift.currency)
+    )
+
+
 def rebuild(session: Session) -> None:
-    """Recompute all three summaries from the ledger, set-based, in the caller's transaction."""
+    """Recompute every summary from the ledger, set-based, in the caller's transaction."""
     from donorcrm.reports.growth import growth_counters_sql
 
     conn = session.connection()
     dy, im, gy = (DonorYear.__table__, IncomeMonth.__table__, GrowthYear.__table__)  # type: ignore[attr-defined]
-    for table in (dy, im, gy):
+    idy = IncomeDay.__table__  # type: ignore[attr-defined]
+    for table in (dy, im, idy, gy):
         conn.execute(delete(table))
+    conn.execute(idy.insert().from_select(["day", "currency", "amount_minor", "gifts", "reversals"],
+                                          income_day_select()))
     conn.execute(dy.insert().from_select(
         ["donor_id", "year", "currency", "amount_minor", "gifts", "first_on"], donor_year_select()))
     conn.execute(im.insert().from_select(

@@ -18,7 +18,7 @@ from donorcrm.config import get_settings
 from donorcrm.donors.models import Donor
 from donorcrm.gifts.categories import ACCOUNTS_LINES, CATEGORY_LABELS, IncomeCategory, accounts_line
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.summary import IncomeMonth
+from donorcrm.gifts.summary import IncomeDay, IncomeMonth
 
 # The admin's breakdown: the six lines of §6, with the first split in four.
 BREAKDOWN_ORDER: tuple[IncomeCategory, ...] = tuple(IncomeCategory)
@@ -223,19 +223,13 @@ class YearToDate:
         return (self.this_year_minor - self.last_year_minor) / self.last_year_minor if self.last_year_minor else None
 
 
-def _period_total(session: Session, year: int, until: dt.date, currency: str) -> int:
-    """Net income from 1 January to `until` (inclusive): whole months from the summary, the rest from
-    the ledger (one month at most, through the date index)."""
-    im = IncomeMonth.__table__  # type: ignore[attr-defined]
-    whole = session.execute(
-        select(func.coalesce(func.sum(im.c.amount_minor), 0))
-        .where(im.c.year == year, im.c.month < until.month, im.c.currency == currency)
-    ).scalar_one()
-    part = session.execute(
-        select(func.coalesce(func.sum(Gift.amount_minor), 0))
-        .where(Gift.received_on >= until.replace(day=1), Gift.received_on <= until, Gift.currency == currency)
-    ).scalar_one()
-    return int(whole) + int(part)
+def _period_total(session: Session, start: dt.date, until: dt.date, currency: str) -> int:
+    """Net income from `start` to `until` inclusive, from the daily summary."""
+    idy = IncomeDay.__table__  # type: ignore[attr-defined]
+    return int(session.execute(
+        select(func.coalesce(func.sum(idy.c.amount_minor), 0))
+        .where(idy.c.day >= start, idy.c.day <= until, idy.c.currency == currency)
+    ).scalar_one())
 
 
 def year_to_date(session: Session, today: dt.date | None = None, currency: str | None = None) -> YearToDate:
@@ -245,5 +239,5 @@ def year_to_date(session: Session, today: dt.date | None = None, currency: str |
         same_day_last_year = today.replace(year=today.year - 1)
     except ValueError:  # 29 February
         same_day_last_year = today.replace(year=today.year - 1, day=28)
-    return YearToDate(today, _period_total(session, today.year, today, currency),
-                      _period_total(session, today.year - 1, same_day_last_year, currency))
+    return YearToDate(today, _period_total(session, dt.date(today.year, 1, 1), today, currency),
+                      _period_total(session, dt.date(today.year - 1, 1, 1), same_day_last_year, currency))

@@ -11,7 +11,14 @@ from donorcrm import migrate
 from donorcrm.db import make_engine, utcnow
 from donorcrm.donors.models import Donor
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.summary import DonorYear, IncomeMonth, donor_year_select, income_month_select
+from donorcrm.gifts.summary import (
+    DonorYear,
+    IncomeDay,
+    IncomeMonth,
+    donor_year_select,
+    income_day_select,
+    income_month_select,
+)
 from donorcrm.reports import growth
 
 
@@ -42,6 +49,8 @@ def test_upgrade_backfills_the_summaries_from_an_existing_ledger(empty_database_
             assert sorted(s.execute(select(DonorYear.__table__)).all()) == sorted(s.execute(donor_year_select()).all())
             assert sorted(s.execute(select(IncomeMonth.__table__)).all()) == sorted(
                 tuple(r) for r in s.execute(income_month_select()).all())
+            assert sorted(s.execute(select(IncomeDay.__table__)).all()) == sorted(
+                tuple(r) for r in s.execute(income_day_select()).all())
             stored = growth.stored_counters(s)
             assert stored and stored == growth.growth_counters_sql(s)
     finally:

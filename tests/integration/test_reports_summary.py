@@ -13,8 +13,10 @@ from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import GiftRow, record_gifts_bulk, reverse_gift
 from donorcrm.gifts.summary import (
     DonorYear,
+    IncomeDay,
     IncomeMonth,
     donor_year_select,
+    income_day_select,
     income_month_select,
     rebuild,
 )
@@ -71,6 +73,10 @@ def test_maintained_summaries_equal_recomputation_and_pure_formulas(session: Ses
     im = IncomeMonth.__table__
     assert sorted(session.execute(select(im)).all()) == sorted(
         tuple(r) for r in session.execute(income_month_select()).all())
+
+    idy = IncomeDay.__table__
+    assert sorted(session.execute(select(idy)).all()) == sorted(
+        tuple(r) for r in session.execute(income_day_select()).all())
 
     maintained = growth.stored_counters(session)
     assert maintained == growth.growth_counters_sql(session)

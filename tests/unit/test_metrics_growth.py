@@ -19,7 +19,7 @@ history = st.dictionaries(st.sampled_from(list(YEARS)), year_total, max_size=len
 ledger = st.dictionaries(st.integers(1, 10_000), history, max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(ledger)
 def test_gains_minus_losses_is_the_year_on_year_change_exactly(histories) -> None:
     for g in m.growth(histories.values(), YEARS):
@@ -29,7 +29,7 @@ def test_gains_minus_losses_is_the_year_on_year_change_exactly(histories) -> Non
         assert g.gains_minor - g.losses_minor == total - previous
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(ledger)
 def test_donor_flows_match_set_definitions(histories) -> None:
     for g in m.growth(histories.values(), YEARS):
@@ -57,7 +57,7 @@ def test_donor_flows_match_set_definitions(histories) -> None:
                                                   sum(histories[d][y - 1].amount_minor for d in retained))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(history, history)
 def test_delta_turns_one_history_into_another(before, after) -> None:
     c = Counter(m.contributions(before))
@@ -65,7 +65,7 @@ def test_delta_turns_one_history_into_another(before, after) -> None:
     assert +c == +m.contributions(after)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(ledger, st.sampled_from(list(YEARS)))
 def test_lybunt_and_sybunt(histories, year) -> None:
     lybunt = m.lybunt(histories, year)

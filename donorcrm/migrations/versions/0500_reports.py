@@ -1,4 +1,4 @@
-"""reports: ledger summaries (donor_year, income_month, growth_year) kept current by the gift services
+"""reports: ledger summaries (donor_year, income_month, income_day, growth_year) kept current by the gift services
 
 Revision ID: 0500_reports
 Revises: 0001_core
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("donor_id", "year", "currency"),
     )
     with op.batch_alter_table("donor_year", schema=None) as batch_op:
-        batch_op.create_index("ix_donor_year_year", ["year", "currency", "donor_id"], unique=False)
+        batch_op.create_index("ix_donor_year_amount", ["year", "currency", "amount_minor"], unique=False)
     op.create_table(
         "income_month",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
@@ -42,6 +42,15 @@ def upgrade() -> None:
         sa.Column("gifts", sa.Integer(), nullable=False),
         sa.Column("reversals", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("year", "month", "category", "fund_id", "campaign_id", "currency"),
+    )
+    op.create_table(
+        "income_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("gifts", sa.Integer(), nullable=False),
+        sa.Column("reversals", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "currency"),
     )
     op.create_table(
         "growth_year",
@@ -81,6 +90,11 @@ def _backfill() -> None:
                SUM(CASE WHEN g.entry_type = 'gift' THEN 0 ELSE 1 END)
         FROM gift g
         GROUP BY {y}, {mo}, g.category, COALESCE(g.fund_id, 0), COALESCE(g.campaign_id, 0), g.currency"""))
+    bind.execute(sa.text("""
+        INSERT INTO income_day (day, currency, amount_minor, gifts, reversals)
+        SELECT received_on, currency, SUM(amount_minor), SUM(CASE WHEN entry_type = 'gift' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN entry_type = 'gift' THEN 0 ELSE 1 END)
+        FROM gift GROUP BY received_on, currency"""))
     first_month = part("MONTH", "first_on")
     window = """
         WITH w AS (
@@ -127,7 +141,8 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_table("growth_year")
+    op.drop_table("income_day")
     op.drop_table("income_month")
     with op.batch_alter_table("donor_year", schema=None) as batch_op:
-        batch_op.drop_index("ix_donor_year_year")
+        batch_op.drop_index("ix_donor_year_amount")
     op.drop_table("donor_year")
