@@ -41,7 +41,6 @@ def _register_domain_commands() -> None:
 _register_domain_commands()
 
 console = Console()
-err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -128,7 +127,7 @@ def _report_import(result: Any, kind: str) -> None:
     typer.echo(f"{kind}: {result.written} written, {result.already_present} already present, "
                f"{len(result.problems)} rejected")
     for p in result.problems:
-        err.print(f"  rejected {p}", markup=False, highlight=False)
+        typer.echo(f"  rejected {p}", err=True)
 
 
 @import_app.command("donors")
@@ -195,7 +194,7 @@ def main() -> None:
     try:
         app()
     except DonorCrmError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
 
 
