@@ -8,8 +8,8 @@
 - `growth_year`: the additive yearly counters of `donorcrm.reports.metrics.contributions`, adjusted by
   the difference each change makes to a donor's history.
 
-Every writer takes the changed donors' advisory locks on PostgreSQL (sorted, so writers never deadlock)
-before reading their history; SQLite serialises writers anyway. `rebuild` recomputes everything from
+Writers hold one transaction-level advisory lock on PostgreSQL (see `_lock_summaries`); SQLite
+serialises writers anyway. `rebuild` recomputes everything from
 the ledger in SQL.
 """
 
@@ -30,7 +30,7 @@ from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
 from donorcrm.reports.metrics import History, YearTotal, delta
 
-LOCK_CLASS = 5001  # pg_advisory_xact_lock(LOCK_CLASS, donor_id): one namespace for ledger summaries
+LOCK_CLASS = 5001  # pg_advisory_xact_lock(LOCK_CLASS, 0): the ledger summaries' writer lock
 
 
 class DonorYear(SQLModel, table=True):
@@ -111,15 +111,17 @@ def _upsert(session: Session, table: object, rows: list[dict[str, object]], keys
     session.connection().execute(stmt, rows)
 
 
-def _lock_donors(session: Session, donor_ids: Iterable[int]) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    ids = sorted(set(donor_ids))
-    for i in range(0, len(ids), 10_000):
-        session.connection().execute(
-            text("SELECT pg_advisory_xact_lock(:c, d) FROM unnest(CAST(:ids AS integer[])) AS u(d) ORDER BY d"),
-            {"c": LOCK_CLASS, "ids": ids[i : i + 10_000]},
-        )
+def _lock_summaries(session: Session) -> None:
+    """Serialise summary writers on PostgreSQL for the rest of the transaction.
+
+    The yearly counters are a handful of hot rows that every gift updates anyway, so one
+    transaction-level lock costs no real concurrency; it keeps each writer's read of a donor's history
+    current (READ COMMITTED reads after the lock see every earlier commit) and rules out deadlocks
+    between writers touching rows in different orders. Per-donor locks would exhaust PostgreSQL's lock
+    table on a bulk load. SQLite serialises writers by itself.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": LOCK_CLASS})
 
 
 Histories = dict[tuple[int, str], dict[int, YearTotal]]
@@ -187,6 +189,7 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
     changes = list(changes)
     if not changes:
         return
+    _lock_summaries(session)
     income: Counter[tuple[int, int, str, int, int, str, str]] = Counter()
     for ch in changes:
         base = (ch.received_on.year, ch.received_on.month, ch.category, ch.fund_id or 0, ch.campaign_id or 0,
@@ -215,7 +218,6 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
     if not donor_changes:
         return
     donor_ids = {ch.donor_id for ch in donor_changes if ch.donor_id is not None}
-    _lock_donors(session, donor_ids)
     before = _load(session, donor_ids)
     after: Histories = {k: dict(v) for k, v in before.items()}
     recheck: set[tuple[int, str, int]] = set()
@@ -251,7 +253,7 @@ def change_of(gift: Gift, reverses_on: dt.date | None = None) -> LedgerChange:
 
 def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
     """A merge hook: the duplicate's yearly totals become the survivor's."""
-    _lock_donors(session, (survivor_id, duplicate_id))
+    _lock_summaries(session)
     before = _load(session, (survivor_id, duplicate_id))
     after: Histories = {}
     for (_donor_id, currency), hist in before.items():

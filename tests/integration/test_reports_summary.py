@@ -125,3 +125,33 @@ def test_rows_loaded_around_the_services_are_detected_and_summarised(session: Se
     assert is_current(session) and ensure_current(session) is False
     (g,) = growth.growth_table(session, first_year=2022, last_year=2022)
     assert g.donors == 1 and g.total_minor == 700
+
+
+def test_concurrent_writers_keep_the_summaries_exact(engine) -> None:
+    import threading
+
+    from donorcrm.db import session_scope
+
+    with session_scope(engine) as s:
+        donors = [f.donor(s).id for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def book(worker: int) -> None:
+        try:
+            for i in range(15):
+                with session_scope(engine) as s:
+                    g = f.gift(s, donors[(worker + i) % 3], 100 + i, on=dt.date(2019 + i % 3, 1 + worker, 1))
+                    if i % 4 == 0:
+                        reverse_gift(s, g.id, entry_type="refund", on=g.received_on)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=book, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with session_scope(engine) as s:
+        assert growth.stored_counters(s) == growth.growth_counters_sql(s)
+        assert sorted(s.execute(select(DonorYear.__table__)).all()) == sorted(s.execute(donor_year_select()).all())
