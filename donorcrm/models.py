@@ -7,6 +7,16 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.bequests.models import (
+    BequestCase,
+    BequestCheck,
+    BequestContact,
+    BequestDocument,
+    BequestEstimate,
+    BequestPledge,
+    BequestStageEvent,
+    BequestTask,
+)
 from donorcrm.campaigns.models import (
     ActionParticipation,
     Campaign,
@@ -22,12 +32,26 @@ from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAg
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.summary import DonorYear, GrowthYear, IncomeDay, IncomeMonth
+from donorcrm.grants.models import (
+    CofundingAllocation,
+    Funder,
+    FundSpending,
+    Grant,
+    GrantInstalment,
+    GrantReminder,
+    GrantReport,
+    RepaymentClaim,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "DonorYear", "FundraisingPage", "GrowthYear",
-    "IncomeDay", "IncomeMonth", "MatchAllocation", "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount",
-    "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
+    "BequestStageEvent", "BequestTask",
+    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
+    "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
+    "RepaymentClaim",
+    "DonorYear", "GrowthYear", "IncomeDay", "IncomeMonth",
     "metadata",
 ]
