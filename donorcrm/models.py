@@ -42,6 +42,7 @@ from donorcrm.grants.models import (
     GrantReport,
     RepaymentClaim,
 )
+from donorcrm.reports import indexes as _report_indexes  # noqa: F401  (indexes on other tables)
 
 metadata = SQLModel.metadata
 

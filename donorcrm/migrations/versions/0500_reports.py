@@ -61,6 +61,9 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("year", "currency", "metric", "part"),
     )
+    with op.batch_alter_table("commitment", schema=None) as batch_op:
+        batch_op.create_index("ix_commitment_value", ["currency", "status", "route", "frequency", "amount_minor"],
+                              unique=False)
     _backfill()
 
 
@@ -140,6 +143,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("commitment", schema=None) as batch_op:
+        batch_op.drop_index("ix_commitment_value")
     op.drop_table("growth_year")
     op.drop_table("income_day")
     op.drop_table("income_month")
