@@ -214,7 +214,10 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
     _upsert(session, IncomeDay.__table__, [days[k] for k in sorted(days)],  # type: ignore[attr-defined]
             ("day", "currency"), add=("amount_minor", "gifts", "reversals"))
 
-    donor_changes = [ch for ch in changes if ch.donor_id is not None]
+    _apply_donors(session, [ch for ch in changes if ch.donor_id is not None])
+
+
+def _apply_donors(session: Session, donor_changes: list[LedgerChange]) -> None:
     if not donor_changes:
         return
     donor_ids = {ch.donor_id for ch in donor_changes if ch.donor_id is not None}
@@ -243,6 +246,32 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
             first_on = _first_gift_on(session, donor_id, year, currency)
             after[(donor_id, currency)][year] = YearTotal(t.amount_minor, t.gifts, first_on or t.first_on)
     _write(session, before, after)
+
+
+def relink(session: Session, gift: Gift, *, donor_id_before: int | None, fund_id_before: int | None,
+           campaign_id_before: int | None) -> None:
+    """Move a booked, unreversed gift's totals after its donor, fund or campaign link changed (a gift
+    matched to a grant, an anonymous gift traced to its donor). Call after flushing the new links."""
+    if (donor_id_before, fund_id_before, campaign_id_before) == (gift.donor_id, gift.fund_id, gift.campaign_id):
+        return
+    _lock_summaries(session)
+    y, m, a = gift.received_on.year, gift.received_on.month, gift.amount_minor
+    base = {"year": y, "month": m, "category": gift.category, "currency": gift.currency, "reversals": 0}
+    _upsert(session, IncomeMonth.__table__, [  # type: ignore[attr-defined]
+        {**base, "fund_id": fund_id_before or 0, "campaign_id": campaign_id_before or 0, "amount_minor": -a,
+         "gifts": -1},
+        {**base, "fund_id": gift.fund_id or 0, "campaign_id": gift.campaign_id or 0, "amount_minor": a, "gifts": 1},
+    ], ("year", "month", "category", "fund_id", "campaign_id", "currency"), add=("amount_minor", "gifts", "reversals"))
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    session.connection().execute(delete(im).where(
+        im.c.year == y, im.c.month == m, im.c.category == gift.category, im.c.currency == gift.currency,
+        im.c.fund_id == (fund_id_before or 0), im.c.campaign_id == (campaign_id_before or 0),
+        im.c.gifts == 0, im.c.reversals == 0))
+    if donor_id_before != gift.donor_id:
+        moves = [LedgerChange(donor_id_before, -a, gift.received_on, gift.category, gift.currency,
+                              reverses_on=gift.received_on),
+                 LedgerChange(gift.donor_id, a, gift.received_on, gift.category, gift.currency)]
+        _apply_donors(session, [ch for ch in moves if ch.donor_id is not None])
 
 
 def change_of(gift: Gift, reverses_on: dt.date | None = None) -> LedgerChange:

@@ -155,3 +155,23 @@ def test_concurrent_writers_keep_the_summaries_exact(engine) -> None:
     with session_scope(engine) as s:
         assert growth.stored_counters(s) == growth.growth_counters_sql(s)
         assert sorted(s.execute(select(DonorYear.__table__)).all()) == sorted(s.execute(donor_year_select()).all())
+
+
+def test_a_gift_linked_to_another_donor_and_fund_moves_its_totals(session: Session) -> None:
+    from donorcrm.campaigns.models import Fund
+    from donorcrm.gifts import summary
+
+    fund = Fund(code="F1", name="Fund one")
+    session.add(fund)
+    d = f.donor(session)
+    f.gift(session, d.id, 500, on=dt.date(2020, 2, 2))
+    anonymous = f.gift(session, None, 1200, on=dt.date(2020, 3, 3), category="company")
+    session.flush()
+    anonymous.donor_id, anonymous.fund_id = d.id, fund.id
+    session.add(anonymous)
+    session.flush()
+    summary.relink(session, anonymous, donor_id_before=None, fund_id_before=None, campaign_id_before=None)
+    assert sorted(session.execute(select(DonorYear.__table__)).all()) == sorted(session.execute(donor_year_select()).all())
+    assert sorted(session.execute(select(IncomeMonth.__table__)).all()) == \
+        sorted(tuple(r) for r in session.execute(income_month_select()).all())
+    assert growth.stored_counters(session) == growth.growth_counters_sql(session)
