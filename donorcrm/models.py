@@ -42,7 +42,17 @@ from donorcrm.grants.models import (
     GrantReport,
     RepaymentClaim,
 )
+from donorcrm.jobs import JobRun
+from donorcrm.payments.models import (
+    PaymentEvent,
+    ProviderFee,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderPayoutLine,
+    ProviderSubscription,
+)
 from donorcrm.reports import indexes as _report_indexes  # noqa: F401  (indexes on other tables)
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
@@ -51,6 +61,8 @@ __all__ = [
     "BequestStageEvent", "BequestTask",
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
+    "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
     "RepaymentClaim",
     "DonorYear", "GrowthYear", "IncomeDay", "IncomeMonth",
