@@ -11,6 +11,7 @@ from donorcrm.auth import Permission
 from donorcrm.donors import service as donors
 from donorcrm.errors import DonorCrmError
 from donorcrm.reports import donors as report
+from donorcrm.sepa import mandates
 
 user = common.require(Permission.VIEW_DONORS)
 st.title("Donors")
@@ -83,7 +84,11 @@ with tabs[3]:
     st.dataframe(pd.DataFrame([{"Channel": c.channel, "Purpose": c.purpose, "Status": c.status, "At": c.at,
                                 "Source": c.source} for c in p.consents]), hide_index=True)
 with tabs[4]:
-    common.missing("Mandates", "the SEPA package")
+    with common.db() as s:
+        views = [v.as_dict() for v in mandates.list_mandates(s, donor_id=d.id)]
+    if not user.may(Permission.VIEW_BANK_DETAILS):
+        views = [{k: v for k, v in m.items() if k not in ("iban", "bic")} for m in views]
+    st.dataframe(pd.DataFrame(views), hide_index=True, width="stretch")
 with tabs[5]:
     common.missing("Receipts", "the receipts package")
 with tabs[6]:

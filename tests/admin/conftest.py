@@ -20,6 +20,7 @@ from donorcrm.db import make_engine
 from donorcrm.donors.service import add_account, set_consent
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import GiftRow, record_gifts_bulk, reverse_gift
+from donorcrm.sepa.mandates import create_mandate
 from tests import factories as f
 from tests.dbtools import migrated_engine
 
@@ -41,6 +42,8 @@ def build_small_org(session: Session, seed: int = 11) -> None:
     donors = [f.donor(session, last_name=f"Jansen{i}" if i % 3 == 0 else f"Visser{i}") for i in range(40)]
     add_account(session, donors[0].id, "NL91ABNA0417164300", holder="J. Jansen")
     set_consent(session, donors[0].id, "email", "newsletter", True, source="test")
+    create_mandate(session, donor_id=donors[0].id, iban="NL91ABNA0417164300", holder="J. Jansen",
+                   signed_on=dt.date(THIS_YEAR - 2, 1, 1))
     rows = []
     for i in range(600):
         year = rnd.randint(THIS_YEAR - 5, THIS_YEAR)
