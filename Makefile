@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DB     ?= donorcrm.db
+PORT   ?= 8501
 export DONORCRM_DATABASE_URL ?= sqlite:///$(DB)
 
 .PHONY: run test venv install lint bench clean demo
@@ -22,7 +23,12 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/donorcrm db upgrade
 	$(BIN)/donorcrm demo --if-empty
-	$(BIN)/donorcrm serve
+	$(BIN)/donorcrm reports rebuild --if-stale
+	@echo ""
+	@echo "  donorcrm admin: http://127.0.0.1:$(PORT)"
+	@echo "  demo logins:    admin/demo-admin  finance/demo-finance  fundraiser/demo-fundraiser  viewer/demo-viewer"
+	@echo ""
+	$(BIN)/donorcrm serve --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

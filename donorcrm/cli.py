@@ -42,6 +42,9 @@ def _register_domain_commands() -> None:
     from donorcrm.grants.cli import app as grants_app
 
     app.add_typer(grants_app, name="grants")
+    from donorcrm.reports.cli import app as reports_app
+
+    app.add_typer(reports_app, name="reports")
 
     from donorcrm.sepa.cli import app as sepa_app
     from donorcrm.sepa.cli import mandates_app

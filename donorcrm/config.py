@@ -74,6 +74,8 @@ class Settings:
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30
+    # Reports: whether SYBUNT ("some year but unfortunately not this") also lists last year's donors.
+    sybunt_includes_last_year: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -32,6 +32,7 @@ from donorcrm.campaigns.models import (
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.gifts.summary import DonorYear, GrowthYear, IncomeDay, IncomeMonth
 from donorcrm.grants.models import (
     CofundingAllocation,
     Funder,
@@ -51,6 +52,7 @@ from donorcrm.payments.models import (
     ProviderPayoutLine,
     ProviderSubscription,
 )
+from donorcrm.reports import indexes as _report_indexes  # noqa: F401  (indexes on other tables)
 from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
@@ -65,5 +67,6 @@ __all__ = [
     "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
     "RepaymentClaim",
+    "DonorYear", "GrowthYear", "IncomeDay", "IncomeMonth",
     "metadata",
 ]

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from donorcrm import audit
 from donorcrm.db import utcnow
 from donorcrm.errors import InvalidState, NotFound, ValidationError
+from donorcrm.gifts import summary
 from donorcrm.gifts.categories import REVERSAL_TYPES, EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
@@ -92,6 +93,7 @@ def record_gift(
     )
     session.add(gift)
     session.flush()
+    summary.apply(session, [summary.change_of(gift)])
     audit.record(session, "gift.record", "gift", gift.id, after={
         "donor_id": donor_id, "amount": str(amount), "received_on": received_on, "category": str(category),
         "channel": str(channel), "source": source, "external_ref": external_ref,
@@ -134,6 +136,7 @@ def reverse_gift(
     )
     session.add(reversal)
     session.flush()
+    summary.apply(session, [summary.change_of(reversal, reverses_on=original.received_on)])
     audit.record(session, "gift.reverse", "gift", gift_id, after={
         "reversal_id": reversal.id, "type": str(entry_type), "reason": reason, "on": on,
         "amount": str(Money(reversal.amount_minor, reversal.currency)),
@@ -220,6 +223,10 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
             chunk = _without_existing(session, chunk)
         if chunk:
             writer.insert(chunk)
+            summary.apply(session, [
+                summary.LedgerChange(r.donor_id, r.amount_minor, r.received_on, r.category, r.currency,
+                                     r.fund_id, r.campaign_id) for r in chunk
+            ])
             written += len(chunk)
         if progress is not None:
             progress(len(chunk))  # type: ignore[operator]

@@ -22,6 +22,7 @@ from donorcrm.db import utcnow
 from donorcrm.donors.models import Donor, DonorAccount, DonorCreate, DonorKind
 from donorcrm.donors.service import add_account, create_donor
 from donorcrm.errors import InvalidState, NotFound, ValidationError
+from donorcrm.gifts import summary
 from donorcrm.gifts.categories import EntryType, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import record_gift, reverse_gift
@@ -411,6 +412,8 @@ def link_gift(session: Session, instalment_id: int, gift_id: int) -> Gift:
     gift.donor_id = gift.donor_id or funder.donor_id
     session.add(gift)
     session.flush()
+    summary.relink(session, gift, donor_id_before=before["donor_id"], fund_id_before=before["fund_id"],
+                   campaign_id_before=gift.campaign_id)
     audit.record(session, "gift.link_grant", "gift", gift_id, before=before,
                  after={"grant_id": grant.id, "fund_id": grant.fund_id, "donor_id": gift.donor_id})
     _mark_received(session, inst, gift)

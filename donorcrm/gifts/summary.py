@@ -1,0 +1,388 @@
+"""Ledger summaries kept current by the gift services, so reports never scan millions of gift rows.
+
+- `donor_year`: per donor, year and currency the donor's non-reversed gifts (amount, count, first date).
+  A reversal takes its gift out of the year the gift was received in: a refunded donor did not give.
+- `income_month`: net ledger per month, income category, fund, campaign and currency (reversals count
+  in the month they were booked, as in the books). Fund and campaign 0 mean "none".
+- `income_day`: net ledger per day and currency, for year-to-date figures.
+- `growth_year`: the additive yearly counters of `donorcrm.reports.metrics.contributions`, adjusted by
+  the difference each change makes to a donor's history.
+
+Writers hold one transaction-level advisory lock on PostgreSQL (see `_lock_summaries`); SQLite
+serialises writers anyway. `rebuild` recomputes everything from
+the ledger in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Index, Integer, String, case, delete, exists, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, Session, SQLModel
+
+from donorcrm.donors.service import merge_hooks
+from donorcrm.gifts.categories import EntryType
+from donorcrm.gifts.models import Gift
+from donorcrm.reports.metrics import History, YearTotal, delta
+
+LOCK_CLASS = 5001  # pg_advisory_xact_lock(LOCK_CLASS, 0): the ledger summaries' writer lock
+
+
+class DonorYear(SQLModel, table=True):
+    __tablename__ = "donor_year"
+    # Lapsed-donor lists walk one year's donors biggest first and stop after a page.
+    __table_args__ = (Index("ix_donor_year_amount", "year", "currency", "amount_minor"),)
+
+    # No foreign key to donor: merges fold these rows themselves (see merge_totals).
+    donor_id: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    year: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    currency: str = Field(primary_key=True, sa_type=String(3))
+    amount_minor: int = Field(sa_type=BigInteger, nullable=False)
+    gifts: int = Field(nullable=False)
+    first_on: dt.date = Field(nullable=False)
+
+
+class IncomeMonth(SQLModel, table=True):
+    __tablename__ = "income_month"
+
+    year: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    month: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    category: str = Field(primary_key=True, sa_type=String(30))
+    fund_id: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    campaign_id: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    currency: str = Field(primary_key=True, sa_type=String(3))
+    amount_minor: int = Field(sa_type=BigInteger, nullable=False)
+    gifts: int = Field(nullable=False)  # gift rows booked
+    reversals: int = Field(nullable=False)  # reversal rows booked
+
+
+class IncomeDay(SQLModel, table=True):
+    """Net ledger per day and currency: year-to-date figures to the day without touching the ledger."""
+
+    __tablename__ = "income_day"
+
+    day: dt.date = Field(primary_key=True)
+    currency: str = Field(primary_key=True, sa_type=String(3))
+    amount_minor: int = Field(sa_type=BigInteger, nullable=False)
+    gifts: int = Field(nullable=False)
+    reversals: int = Field(nullable=False)
+
+
+class GrowthYear(SQLModel, table=True):
+    __tablename__ = "growth_year"
+
+    year: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    currency: str = Field(primary_key=True, sa_type=String(3))
+    metric: str = Field(primary_key=True, sa_type=String(30))
+    part: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    value: int = Field(sa_type=BigInteger, nullable=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerChange:
+    """One gift or reversal row as the summaries see it."""
+
+    donor_id: int | None
+    amount_minor: int  # negative for a reversal
+    received_on: dt.date  # booking date (income_month)
+    category: str
+    currency: str
+    fund_id: int | None = None
+    campaign_id: int | None = None
+    # For a reversal: the date of the gift it undoes (donor_year uses the gift's year).
+    reverses_on: dt.date | None = None
+
+
+def _upsert(session: Session, table: object, rows: list[dict[str, object]], keys: Sequence[str],
+            add: Sequence[str] = (), replace: Sequence[str] = ()) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE on both engines, in one executemany."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)  # type: ignore[arg-type]
+    sets = {c: getattr(table.c, c) + getattr(ins.excluded, c) for c in add}  # type: ignore[attr-defined]
+    sets.update({c: getattr(ins.excluded, c) for c in replace})
+    stmt = ins.on_conflict_do_update(index_elements=list(keys), set_=sets)
+    session.connection().execute(stmt, rows)
+
+
+def _lock_summaries(session: Session) -> None:
+    """Serialise summary writers on PostgreSQL for the rest of the transaction.
+
+    The yearly counters are a handful of hot rows that every gift updates anyway, so one
+    transaction-level lock costs no real concurrency; it keeps each writer's read of a donor's history
+    current (READ COMMITTED reads after the lock see every earlier commit) and rules out deadlocks
+    between writers touching rows in different orders. Per-donor locks would exhaust PostgreSQL's lock
+    table on a bulk load. SQLite serialises writers by itself.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": LOCK_CLASS})
+
+
+Histories = dict[tuple[int, str], dict[int, YearTotal]]
+
+
+def _load(session: Session, donor_ids: Iterable[int]) -> Histories:
+    out: Histories = defaultdict(dict)
+    ids = sorted(set(donor_ids))
+    t = DonorYear.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(ids), 5000):
+        rows = session.connection().execute(
+            select(t.c.donor_id, t.c.currency, t.c.year, t.c.amount_minor, t.c.gifts, t.c.first_on)
+            .where(t.c.donor_id.in_(ids[i : i + 5000]))
+        )
+        for d, cur, y, amount, gifts, first_on in rows:
+            out[(d, cur)][y] = YearTotal(int(amount), int(gifts), first_on)
+    return out
+
+
+def _first_gift_on(session: Session, donor_id: int, year: int, currency: str) -> dt.date | None:
+    rev = aliased(Gift)
+    return session.execute(
+        select(func.min(Gift.received_on)).where(
+            Gift.donor_id == donor_id, Gift.currency == currency, Gift.entry_type == EntryType.GIFT,
+            Gift.received_on >= dt.date(year, 1, 1), Gift.received_on < dt.date(year + 1, 1, 1),
+            ~exists().where(rev.reverses_gift_id == Gift.id),
+        )
+    ).scalar_one_or_none()
+
+
+def _write(session: Session, before: Histories, after: Histories) -> None:
+    """Make donor_year hold `after` for these donors and add the growth difference to growth_year."""
+    t = DonorYear.__table__  # type: ignore[attr-defined]
+    upserts: list[dict[str, object]] = []
+    gone: list[tuple[int, str, int]] = []
+    growth: Counter[tuple[int, str, str, int]] = Counter()
+    for key in sorted(set(before) | set(after)):
+        old: Mapping[int, YearTotal] = before.get(key, {})
+        new: Mapping[int, YearTotal] = after.get(key, {})
+        donor_id, currency = key
+        for y in sorted(set(old) | set(new)):
+            if y not in new or new[y].gifts <= 0:
+                if y in old:
+                    gone.append((donor_id, currency, y))
+            elif old.get(y) != new[y]:
+                upserts.append({"donor_id": donor_id, "year": y, "currency": currency,
+                                "amount_minor": new[y].amount_minor, "gifts": new[y].gifts,
+                                "first_on": new[y].first_on})
+        kept: History = {y: v for y, v in new.items() if v.gifts > 0}
+        for (y, metric, part), v in delta(old, kept).items():
+            growth[(y, currency, metric, part)] += v
+    for donor_id, currency, y in gone:
+        session.connection().execute(
+            delete(t).where(t.c.donor_id == donor_id, t.c.currency == currency, t.c.year == y))
+    _upsert(session, t, upserts, ("donor_id", "year", "currency"),
+            replace=("amount_minor", "gifts", "first_on"))
+    _upsert(session, GrowthYear.__table__, [  # type: ignore[attr-defined]
+        {"year": y, "currency": c, "metric": m, "part": p, "value": v}
+        for (y, c, m, p), v in sorted(growth.items()) if v
+    ], ("year", "currency", "metric", "part"), add=("value",))
+
+
+def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
+    """Bring every summary up to date with these newly booked ledger rows (set-based per call)."""
+    changes = list(changes)
+    if not changes:
+        return
+    _lock_summaries(session)
+    income: Counter[tuple[int, int, str, int, int, str, str]] = Counter()
+    for ch in changes:
+        base = (ch.received_on.year, ch.received_on.month, ch.category, ch.fund_id or 0, ch.campaign_id or 0,
+                ch.currency)
+        income[(*base, "amount_minor")] += ch.amount_minor
+        income[(*base, "gifts" if ch.amount_minor > 0 else "reversals")] += 1
+    rows: dict[tuple[object, ...], dict[str, object]] = {}
+    for (y, m, cat, fund, camp, cur, field), v in sorted(income.items()):
+        row = rows.setdefault((y, m, cat, fund, camp, cur), {
+            "year": y, "month": m, "category": cat, "fund_id": fund, "campaign_id": camp, "currency": cur,
+            "amount_minor": 0, "gifts": 0, "reversals": 0})
+        row[field] = v
+    _upsert(session, IncomeMonth.__table__, list(rows.values()),  # type: ignore[attr-defined]
+            ("year", "month", "category", "fund_id", "campaign_id", "currency"),
+            add=("amount_minor", "gifts", "reversals"))
+    days: dict[tuple[dt.date, str], dict[str, object]] = {}
+    for ch in changes:
+        row = days.setdefault((ch.received_on, ch.currency), {
+            "day": ch.received_on, "currency": ch.currency, "amount_minor": 0, "gifts": 0, "reversals": 0})
+        row["amount_minor"] += ch.amount_minor  # type: ignore[operator]
+        row["gifts" if ch.amount_minor > 0 else "reversals"] += 1  # type: ignore[operator]
+    _upsert(session, IncomeDay.__table__, [days[k] for k in sorted(days)],  # type: ignore[attr-defined]
+            ("day", "currency"), add=("amount_minor", "gifts", "reversals"))
+
+    _apply_donors(session, [ch for ch in changes if ch.donor_id is not None])
+
+
+def _apply_donors(session: Session, donor_changes: list[LedgerChange]) -> None:
+    if not donor_changes:
+        return
+    donor_ids = {ch.donor_id for ch in donor_changes if ch.donor_id is not None}
+    before = _load(session, donor_ids)
+    after: Histories = {k: dict(v) for k, v in before.items()}
+    recheck: set[tuple[int, str, int]] = set()
+    for ch in donor_changes:
+        assert ch.donor_id is not None
+        on = ch.reverses_on or ch.received_on
+        hist = after.setdefault((ch.donor_id, ch.currency), {})
+        was = hist.get(on.year)
+        if ch.amount_minor > 0:
+            first = on if was is None or was.first_on is None else min(was.first_on, on)
+            hist[on.year] = YearTotal((was.amount_minor if was else 0) + ch.amount_minor,
+                                      (was.gifts if was else 0) + 1, first)
+        else:
+            if was is None:  # a reversal of a gift the summary never saw: nothing to take out
+                continue
+            hist[on.year] = YearTotal(was.amount_minor + ch.amount_minor, was.gifts - 1, was.first_on)
+            if was.first_on == on:
+                recheck.add((ch.donor_id, ch.currency, on.year))
+    session.flush()
+    for donor_id, currency, year in recheck:
+        t = after[(donor_id, currency)][year]
+        if t.gifts > 0:
+            first_on = _first_gift_on(session, donor_id, year, currency)
+            after[(donor_id, currency)][year] = YearTotal(t.amount_minor, t.gifts, first_on or t.first_on)
+    _write(session, before, after)
+
+
+def relink(session: Session, gift: Gift, *, donor_id_before: int | None, fund_id_before: int | None,
+           campaign_id_before: int | None) -> None:
+    """Move a booked, unreversed gift's totals after its donor, fund or campaign link changed (a gift
+    matched to a grant, an anonymous gift traced to its donor). Call after flushing the new links."""
+    if (donor_id_before, fund_id_before, campaign_id_before) == (gift.donor_id, gift.fund_id, gift.campaign_id):
+        return
+    _lock_summaries(session)
+    y, m, a = gift.received_on.year, gift.received_on.month, gift.amount_minor
+    base = {"year": y, "month": m, "category": gift.category, "currency": gift.currency, "reversals": 0}
+    _upsert(session, IncomeMonth.__table__, [  # type: ignore[attr-defined]
+        {**base, "fund_id": fund_id_before or 0, "campaign_id": campaign_id_before or 0, "amount_minor": -a,
+         "gifts": -1},
+        {**base, "fund_id": gift.fund_id or 0, "campaign_id": gift.campaign_id or 0, "amount_minor": a, "gifts": 1},
+    ], ("year", "month", "category", "fund_id", "campaign_id", "currency"), add=("amount_minor", "gifts", "reversals"))
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    session.connection().execute(delete(im).where(
+        im.c.year == y, im.c.month == m, im.c.category == gift.category, im.c.currency == gift.currency,
+        im.c.fund_id == (fund_id_before or 0), im.c.campaign_id == (campaign_id_before or 0),
+        im.c.gifts == 0, im.c.reversals == 0))
+    if donor_id_before != gift.donor_id:
+        moves = [LedgerChange(donor_id_before, -a, gift.received_on, gift.category, gift.currency,
+                              reverses_on=gift.received_on),
+                 LedgerChange(gift.donor_id, a, gift.received_on, gift.category, gift.currency)]
+        _apply_donors(session, [ch for ch in moves if ch.donor_id is not None])
+
+
+def change_of(gift: Gift, reverses_on: dt.date | None = None) -> LedgerChange:
+    return LedgerChange(donor_id=gift.donor_id, amount_minor=gift.amount_minor, received_on=gift.received_on,
+                        category=gift.category, currency=gift.currency, fund_id=gift.fund_id,
+                        campaign_id=gift.campaign_id, reverses_on=reverses_on)
+
+
+def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
+    """A merge hook: the duplicate's yearly totals become the survivor's."""
+    _lock_summaries(session)
+    before = _load(session, (survivor_id, duplicate_id))
+    after: Histories = {}
+    for (_donor_id, currency), hist in before.items():
+        target = after.setdefault((survivor_id, currency), {})
+        for y, t in hist.items():
+            cur = target.get(y)
+            if cur is None:
+                target[y] = t
+            else:
+                firsts = [d for d in (cur.first_on, t.first_on) if d is not None]
+                target[y] = YearTotal(cur.amount_minor + t.amount_minor, cur.gifts + t.gifts,
+                                      min(firsts) if firsts else None)
+        after.setdefault((duplicate_id, currency), {})
+    _write(session, before, after)
+
+
+merge_hooks.append(merge_totals)
+
+
+# --- Recomputing from the ledger (migrations, repairs, and the tests' reference) -------------------
+
+def year_of(column: object) -> object:
+    return func.cast(func.extract("year", column), Integer)
+
+
+def month_of(column: object) -> object:
+    return func.cast(func.extract("month", column), Integer)
+
+
+def donor_year_select():  # type: ignore[no-untyped-def]
+    """SELECT of donor_year's rows computed from the gift table."""
+    rev = aliased(Gift)
+    y = year_of(Gift.received_on)
+    return (
+        select(Gift.donor_id, y.label("year"), Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
+               func.count().label("gifts"), func.min(Gift.received_on).label("first_on"))
+        .where(Gift.donor_id.is_not(None), Gift.entry_type == EntryType.GIFT,  # type: ignore[union-attr]
+               ~exists().where(rev.reverses_gift_id == Gift.id))
+        .group_by(Gift.donor_id, y, Gift.currency)
+    )
+
+
+def income_month_select():  # type: ignore[no-untyped-def]
+    y, m = year_of(Gift.received_on), month_of(Gift.received_on)
+    fund, camp = func.coalesce(Gift.fund_id, 0), func.coalesce(Gift.campaign_id, 0)
+    is_gift = Gift.entry_type == EntryType.GIFT
+    return (
+        select(y.label("year"), m.label("month"), Gift.category, fund.label("fund_id"), camp.label("campaign_id"),
+               Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
+               func.sum(case((is_gift, 1), else_=0)).label("gifts"),
+               func.sum(case((is_gift, 0), else_=1)).label("reversals"))
+        .group_by(y, m, Gift.category, fund, camp, Gift.currency)
+    )
+
+
+def is_current(session: Session) -> bool:
+    """Whether the summaries saw every ledger row: false after rows were loaded around the services
+    (a raw bulk load such as the demo builder's COPY, a restore of only the gift table)."""
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    ledger_rows = session.execute(select(func.count()).select_from(Gift)).scalar_one()
+    summarised = session.execute(select(func.coalesce(func.sum(im.c.gifts + im.c.reversals), 0))).scalar_one()
+    return int(ledger_rows) == int(summarised)
+
+
+def ensure_current(session: Session) -> bool:
+    """Rebuild when the summaries missed ledger rows; returns whether it rebuilt."""
+    if is_current(session):
+        return False
+    rebuild(session)
+    return True
+
+
+def income_day_select():  # type: ignore[no-untyped-def]
+    is_gift = Gift.entry_type == EntryType.GIFT
+    return (
+        select(Gift.received_on.label("day"), Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
+               func.sum(case((is_gift, 1), else_=0)).label("gifts"),
+               func.sum(case((is_gift, 0), else_=1)).label("reversals"))
+        .group_by(Gift.received_on, Gift.currency)
+    )
+
+
+def rebuild(session: Session) -> None:
+    """Recompute every summary from the ledger, set-based, in the caller's transaction."""
+    from donorcrm.reports.growth import growth_counters_sql
+
+    conn = session.connection()
+    dy, im, gy = (DonorYear.__table__, IncomeMonth.__table__, GrowthYear.__table__)  # type: ignore[attr-defined]
+    idy = IncomeDay.__table__  # type: ignore[attr-defined]
+    for table in (dy, im, idy, gy):
+        conn.execute(delete(table))
+    conn.execute(idy.insert().from_select(["day", "currency", "amount_minor", "gifts", "reversals"],
+                                          income_day_select()))
+    conn.execute(dy.insert().from_select(
+        ["donor_id", "year", "currency", "amount_minor", "gifts", "first_on"], donor_year_select()))
+    conn.execute(im.insert().from_select(
+        ["year", "month", "category", "fund_id", "campaign_id", "currency", "amount_minor", "gifts", "reversals"],
+        income_month_select()))
+    rows = [{"year": y, "currency": c, "metric": m, "part": p, "value": v}
+            for (y, c, m, p), v in growth_counters_sql(session).items() if v]
+    if rows:
+        conn.execute(gy.insert(), rows)
+

@@ -1,0 +1,235 @@
+"""Fundraising metrics (domain rules §7) as pure functions over per-donor-per-year totals.
+
+A donor's history is a mapping year -> YearTotal of their non-reversed gifts. Every yearly figure the
+admin shows is a sum of per-donor *contributions* (`contributions`), which is what lets the ledger
+services keep a yearly summary current by adding the difference a change makes to one donor, and what
+lets the SQL version in `donorcrm.reports.growth` be checked against these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class YearTotal:
+    """One donor's non-reversed gifts in one calendar year."""
+
+    amount_minor: int
+    gifts: int = 1
+    first_on: dt.date | None = None  # date of the first such gift in that year
+
+
+History = Mapping[int, YearTotal]
+Key = tuple[int, str, int]  # (year, metric, part); part is a cohort year or a month, else 0
+
+# Additive counters kept per (year, metric, part).
+DONORS = "donors"
+AMOUNT = "amount"
+NEW = "new_donors"
+NEW_AMOUNT = "new_amount"
+NEW_BY_MONTH = "new_by_month"  # part = month of the first-ever gift
+RETAINED = "retained_donors"
+RETAINED_AMOUNT = "retained_amount"  # their money in Y
+RETAINED_PREV_AMOUNT = "retained_prev_amount"  # their money in Y-1
+UPGRADED = "upgraded_donors"
+UPGRADE_INCREASE = "upgrade_increase"
+DOWNGRADED = "downgraded_donors"
+DOWNGRADE_DECREASE = "downgrade_decrease"
+NEW_RETAINED = "new_retained"  # first gift in Y-1 and gave in Y
+REPEAT_RETAINED = "repeat_retained"  # gave in Y-1 and before, and in Y
+RECAPTURED = "recaptured_donors"
+RECAPTURED_AMOUNT = "recaptured_amount"
+LAPSED = "lapsed_donors"  # gave in Y-1, not in Y
+LAPSED_AMOUNT = "lapsed_amount"  # their money in Y-1
+COHORT_DONORS = "cohort_donors"  # part = first-gift year
+COHORT_AMOUNT = "cohort_amount"
+
+COUNTERS = (
+    DONORS, AMOUNT, NEW, NEW_AMOUNT, NEW_BY_MONTH, RETAINED, RETAINED_AMOUNT, RETAINED_PREV_AMOUNT, UPGRADED,
+    UPGRADE_INCREASE, DOWNGRADED, DOWNGRADE_DECREASE, NEW_RETAINED, REPEAT_RETAINED, RECAPTURED,
+    RECAPTURED_AMOUNT, LAPSED, LAPSED_AMOUNT, COHORT_DONORS, COHORT_AMOUNT,
+)
+
+
+def active_years(history: History) -> list[int]:
+    return sorted(y for y, t in history.items() if t.amount_minor > 0)
+
+
+def contributions(history: History) -> Counter[Key]:
+    """What one donor adds to every yearly counter. Lapsing counts in the year after the last gift."""
+    out: Counter[Key] = Counter()
+    years = active_years(history)
+    if not years:
+        return out
+    first = years[0]
+    active = set(years)
+    for y in years:
+        amount = history[y].amount_minor
+        out[(y, DONORS, 0)] += 1
+        out[(y, AMOUNT, 0)] += amount
+        out[(y, COHORT_DONORS, first)] += 1
+        out[(y, COHORT_AMOUNT, first)] += amount
+        if y == first:
+            out[(y, NEW, 0)] += 1
+            out[(y, NEW_AMOUNT, 0)] += amount
+            first_on = history[y].first_on
+            if first_on is not None:
+                out[(y, NEW_BY_MONTH, first_on.month)] += 1
+        elif y - 1 in active:
+            prev = history[y - 1].amount_minor
+            out[(y, RETAINED, 0)] += 1
+            out[(y, RETAINED_AMOUNT, 0)] += amount
+            out[(y, RETAINED_PREV_AMOUNT, 0)] += prev
+            if amount > prev:
+                out[(y, UPGRADED, 0)] += 1
+                out[(y, UPGRADE_INCREASE, 0)] += amount - prev
+            elif amount < prev:
+                out[(y, DOWNGRADED, 0)] += 1
+                out[(y, DOWNGRADE_DECREASE, 0)] += prev - amount
+            if y - 1 == first:
+                out[(y, NEW_RETAINED, 0)] += 1
+            else:
+                out[(y, REPEAT_RETAINED, 0)] += 1
+        else:
+            out[(y, RECAPTURED, 0)] += 1
+            out[(y, RECAPTURED_AMOUNT, 0)] += amount
+        if y + 1 not in active:
+            out[(y + 1, LAPSED, 0)] += 1
+            out[(y + 1, LAPSED_AMOUNT, 0)] += amount
+    return out
+
+
+def counters(histories: Iterable[History]) -> Counter[Key]:
+    total: Counter[Key] = Counter()
+    for h in histories:
+        total.update(contributions(h))
+    return total
+
+
+def delta(before: History, after: History) -> Counter[Key]:
+    """The change one donor's new history makes to the yearly counters (zero entries dropped)."""
+    diff: Counter[Key] = Counter(contributions(after))
+    diff.subtract(contributions(before))
+    return Counter({k: v for k, v in diff.items() if v != 0})
+
+
+def _ratio(numerator: int, denominator: int) -> Fraction | None:
+    return Fraction(numerator, denominator) if denominator else None
+
+
+@dataclass(frozen=True)
+class YearGrowth:
+    """The §7 figures for one year, derived from the counters; ratios are exact fractions or None."""
+
+    year: int
+    donors: int
+    total_minor: int
+    previous_donors: int
+    previous_total_minor: int
+    new: int
+    retained: int
+    recaptured: int
+    lapsed: int
+    new_minor: int
+    recaptured_minor: int
+    upgrade_minor: int
+    downgrade_minor: int
+    lapsed_minor: int
+    retained_minor: int
+    retained_previous_minor: int
+    new_retained: int
+    new_base: int  # donors whose first gift was in Y-1
+    repeat_retained: int
+    repeat_base: int  # donors of Y-1 who had given before Y-1
+    upgraded: int
+    downgraded: int
+
+    @property
+    def gains_minor(self) -> int:
+        return self.new_minor + self.recaptured_minor + self.upgrade_minor
+
+    @property
+    def losses_minor(self) -> int:
+        return self.downgrade_minor + self.lapsed_minor
+
+    @property
+    def net_minor(self) -> int:
+        return self.gains_minor - self.losses_minor
+
+    @property
+    def retention(self) -> Fraction | None:
+        return _ratio(self.retained, self.previous_donors)
+
+    @property
+    def new_donor_retention(self) -> Fraction | None:
+        return _ratio(self.new_retained, self.new_base)
+
+    @property
+    def repeat_donor_retention(self) -> Fraction | None:
+        return _ratio(self.repeat_retained, self.repeat_base)
+
+    @property
+    def dollar_retention(self) -> Fraction | None:
+        return _ratio(self.retained_minor, self.retained_previous_minor)
+
+    @property
+    def average_gift_per_donor_minor(self) -> Fraction | None:
+        return _ratio(self.total_minor, self.donors)
+
+    @property
+    def lifetime_value_minor(self) -> Fraction | None:
+        return lifetime_value(self.average_gift_per_donor_minor, self.retention)
+
+
+def lifetime_value(average_yearly_minor: Fraction | None, retention: Fraction | None) -> Fraction | None:
+    """Average yearly giving × 1 / (1 − retention); undefined without data or at 100% retention."""
+    if average_yearly_minor is None or retention is None or retention >= 1:
+        return None
+    return average_yearly_minor / (1 - retention)
+
+
+def year_growth(c: Mapping[Key, int], year: int) -> YearGrowth:
+    def g(metric: str, y: int = year, part: int = 0) -> int:
+        return int(c.get((y, metric, part), 0))
+
+    return YearGrowth(
+        year=year, donors=g(DONORS), total_minor=g(AMOUNT), previous_donors=g(DONORS, year - 1),
+        previous_total_minor=g(AMOUNT, year - 1), new=g(NEW), retained=g(RETAINED), recaptured=g(RECAPTURED),
+        lapsed=g(LAPSED), new_minor=g(NEW_AMOUNT), recaptured_minor=g(RECAPTURED_AMOUNT),
+        upgrade_minor=g(UPGRADE_INCREASE), downgrade_minor=g(DOWNGRADE_DECREASE), lapsed_minor=g(LAPSED_AMOUNT),
+        retained_minor=g(RETAINED_AMOUNT), retained_previous_minor=g(RETAINED_PREV_AMOUNT),
+        new_retained=g(NEW_RETAINED), new_base=g(NEW, year - 1), repeat_retained=g(REPEAT_RETAINED),
+        repeat_base=g(DONORS, year - 1) - g(NEW, year - 1), upgraded=g(UPGRADED), downgraded=g(DOWNGRADED),
+    )
+
+
+def growth(histories: Iterable[History], years: Iterable[int]) -> list[YearGrowth]:
+    """The §7 figures per year straight from donor histories (the reference the SQL is tested against)."""
+    c = counters(histories)
+    return [year_growth(c, y) for y in years]
+
+
+def lybunt(histories: Mapping[int, History], year: int) -> set[int]:
+    """Donors who gave last year but not (yet) this year."""
+    return {d for d, h in histories.items() if year - 1 in active_years(h) and year not in active_years(h)}
+
+
+def sybunt(histories: Mapping[int, History], year: int, *, include_last_year: bool = False) -> set[int]:
+    """Donors who gave some year before this one but not this year; by default not those of last year."""
+    out = set()
+    for d, h in histories.items():
+        years = active_years(h)
+        if year in years:
+            continue
+        earlier = [y for y in years if y < year]
+        if not earlier:
+            continue
+        if not include_last_year and year - 1 in years:
+            continue
+        out.add(d)
+    return out
