@@ -24,6 +24,9 @@ PAGES = (
     PageSpec("admin_pages/income.py", "Income breakdown", ":material/account_balance:", Permission.VIEW_REPORTS),
     PageSpec("admin_pages/donors.py", "Donors", ":material/group:", Permission.VIEW_DONORS),
     PageSpec("admin_pages/recurring.py", "Recurring & SEPA", ":material/autorenew:", Permission.VIEW_MONEY),
+    PageSpec("admin_pages/campaigns.py", "Campaigns", ":material/campaign:", Permission.VIEW_REPORTS),
+    PageSpec("admin_pages/bequests.py", "Bequests", ":material/history_edu:", Permission.VIEW_REPORTS),
+    PageSpec("admin_pages/grants.py", "Grants", ":material/handshake:", Permission.VIEW_REPORTS),
     PageSpec("admin_pages/jobs.py", "Jobs", ":material/schedule:", Permission.VIEW_MONEY),
     PageSpec("admin_pages/users.py", "Users", ":material/manage_accounts:", Permission.MANAGE_USERS),
 )

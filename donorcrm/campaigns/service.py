@@ -426,3 +426,28 @@ def honour_roll(session: Session, code: str, limit: int = 50) -> list[HonourEntr
     return out
 
 
+
+
+def list_pages(session: Session, code: str) -> list[FundraisingPage]:
+    campaign = get_campaign(session, code)
+    return list(session.execute(select(FundraisingPage).where(FundraisingPage.campaign_id == campaign.id)
+                                .order_by(FundraisingPage.id)).scalars())
+
+
+@dataclass(frozen=True)
+class PoolView:
+    id: int
+    name: str
+    ratio_numerator: int
+    ratio_denominator: int
+    cap_total_minor: int
+    matched_minor: int
+    status: str
+
+
+def list_pools(session: Session, code: str) -> list[PoolView]:
+    campaign = get_campaign(session, code)
+    pools = session.execute(select(MatchPool).where(MatchPool.campaign_id == campaign.id)
+                            .order_by(MatchPool.id)).scalars().all()
+    return [PoolView(p.id, p.name, p.ratio_numerator, p.ratio_denominator, p.cap_total_minor,  # type: ignore[arg-type]
+                     matched_minor(session, p.id), p.status) for p in pools]  # type: ignore[arg-type]
