@@ -11,10 +11,25 @@ from donorcrm.campaigns.models import Campaign, Fund
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.receipts.models import (
+    GiftAidClaim,
+    GiftAidClaimLine,
+    GiftAidDeclaration,
+    GiftReceiptDetail,
+    Receipt,
+    ReceiptCounter,
+    ReceiptDelivery,
+    ReceiptLine,
+    ReceiptPdf,
+    ReceiptRun,
+    ReceiptRunItem,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "GiftAidClaim", "GiftAidClaimLine", "GiftAidDeclaration", "GiftReceiptDetail", "Receipt", "ReceiptCounter",
+    "ReceiptDelivery", "ReceiptLine", "ReceiptPdf", "ReceiptRun", "ReceiptRunItem",
     "metadata",
 ]

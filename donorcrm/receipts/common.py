@@ -121,7 +121,9 @@ class DonorInfo:
 
     @property
     def address_lines(self) -> list[str]:
-        first = " ".join(p for p in (self.street, self.house_number) if p)
+        number_first = self.country in ("GB", "UK", "US", "CA")  # "221B Baker Street" vs "Dorpsstraat 12"
+        parts = (self.house_number, self.street) if number_first else (self.street, self.house_number)
+        first = " ".join(p for p in parts if p)
         second = " ".join(p for p in (self.postcode, self.city) if p)
         return [line for line in (first, second) if line]
 
