@@ -358,3 +358,27 @@ def flag_corrections(session: Session, year: int | None = None) -> int:
 
 def currency_of(j: Jurisdiction) -> str:
     return CURRENCY[j]
+
+
+def set_gift_detail(session: Session, gift_id: int, *, advantage: Money | None = None, description: str = "",
+                    expense_waiver: bool | None = None, sponsored: bool | None = None) -> GiftReceiptDetail:
+    """Record what a donor received for a gift, the German expense waiver or a UK sponsored event."""
+    gift = session.get(Gift, gift_id)
+    if gift is None:
+        raise NotFound(f"no gift {gift_id}")
+    if advantage is not None and advantage.currency != gift.currency:
+        raise ValidationError(f"advantage in {advantage.currency}, gift in {gift.currency}")
+    row = session.get(GiftReceiptDetail, gift_id) or GiftReceiptDetail(gift_id=gift_id)
+    if advantage is not None:
+        row.advantage_minor = advantage.minor
+        row.advantage_description = description[:300]
+    if expense_waiver is not None:
+        row.expense_waiver = expense_waiver
+    if sponsored is not None:
+        row.sponsored = sponsored
+    session.add(row)
+    session.flush()
+    audit.record(session, "gift.receipt_detail", "gift", gift_id, after={
+        "advantage": str(advantage) if advantage else None, "description": description,
+        "expense_waiver": expense_waiver, "sponsored": sponsored})
+    return row

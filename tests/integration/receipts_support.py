@@ -47,7 +47,8 @@ def gift(session: Session, donor_id: int, minor: int, on: dt.date, currency: str
 
 def pdf_text(data: bytes) -> str:
     reader = PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages)
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return " ".join(text.split())  # wrapped lines read as one
 
 
 def pdf_pages(data: bytes) -> int:
