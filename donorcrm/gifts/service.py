@@ -154,6 +154,7 @@ class GiftRow:
     commitment_id: int | None = None
     bequest_id: int | None = None
     grant_id: int | None = None
+    note: str | None = None
 
 
 _CHANNELS = frozenset(PaymentChannel)
@@ -205,7 +206,7 @@ def _row_dict(r: GiftRow, now: dt.datetime, actor: str) -> dict[str, object]:
         "received_on": r.received_on, "channel": r.channel, "category": r.category, "fund_id": r.fund_id,
         "campaign_id": r.campaign_id, "source_code": r.source_code, "commitment_id": r.commitment_id,
         "bequest_id": r.bequest_id, "grant_id": r.grant_id, "reverses_gift_id": None, "reason": None,
-        "source": r.source, "external_ref": r.external_ref, "note": None, "created_at": now, "created_by": actor,
+        "source": r.source, "external_ref": r.external_ref, "note": r.note, "created_at": now, "created_by": actor,
     }
 
 

@@ -1,0 +1,1 @@
+"""Read-only reports that aggregate in the database; the CLI and the admin only render them."""
