@@ -25,6 +25,9 @@ import_app = typer.Typer(help="Import donors and gifts from CSV.", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
+from donorcrm.receipts.cli import app as receipts_app  # noqa: E402
+
+app.add_typer(receipts_app, name="receipts")
 
 console = Console()
 err = Console(stderr=True)
