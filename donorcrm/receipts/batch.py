@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -96,8 +96,8 @@ def _claim(session: Session, run_id: int, size: int) -> list[ReceiptRunItem]:
 
 
 def _issue_items(session: Session, run: ReceiptRun, items: list[ReceiptRunItem], settings: Settings,
-                 issued_on: dt.date) -> list[int]:
-    """Number and store the receipts of claimed items; returns the new receipt ids."""
+                 issued_on: dt.date) -> list[service.Stored]:
+    """Number and store the receipts of claimed items."""
     requests = [service.Request(i.donor_id, Jurisdiction(i.jurisdiction)) for i in items]
     drafts = service.drafts_for(session, requests, run.year, settings)
     live = set(session.execute(
@@ -124,28 +124,26 @@ def _issue_items(session: Session, run: ReceiptRun, items: list[ReceiptRunItem],
             Receipt.year == run.year, Receipt.status == ReceiptStatus.ISSUED,
             Receipt.donor_id.in_({d.donor.id for d in drafts.values() if d and set(d.gift_ids) & set(late_gifts)}))  # type: ignore[attr-defined]
             .values(needs_correction=True, correction_reason="gifts received after this receipt was issued"))
-    receipts = service.store_drafts(session, to_store, settings, issued_on=issued_on, run_id=run.id)
+    stored = service.store_drafts(session, to_store, settings, issued_on=issued_on, run_id=run.id)
     if skipped:
         session.execute(update(ReceiptRunItem).where(ReceiptRunItem.id.in_(skipped))  # type: ignore[union-attr]
                         .values(status=ItemStatus.SKIPPED, done_at=now))
-    if receipts:
-        session.execute(update(ReceiptRunItem), [
-            {"id": item.id, "status": ItemStatus.ISSUED, "receipt_id": r.id, "done_at": now}
-            for item, r in zip(owners, receipts, strict=True)
-        ])
-    return [r.id for r in receipts if r.id is not None]
+    if stored:
+        items_t = ReceiptRunItem.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(items_t).where(items_t.c.id == bindparam("item_id"))
+            .values(status=ItemStatus.ISSUED, receipt_id=bindparam("rid"), done_at=now),
+            [{"item_id": item.id, "rid": r.id} for item, r in zip(owners, stored, strict=True)])
+    return stored
 
 
-def render_missing(engine: Engine, run_id: int, settings: Settings, *, chunk: int = 100,
-                   only: list[int] | None = None) -> int:
-    """Draw the documents of this run's receipts that have none yet (after a crash, or phase two)."""
+def render_missing(engine: Engine, run_id: int, settings: Settings, *, chunk: int = 100) -> int:
+    """Draw the documents of this run's receipts that have none yet (after a crash between the two phases)."""
     done = 0
     while True:
         with session_scope(engine) as s:
             stmt = (select(Receipt).where(Receipt.run_id == run_id, Receipt.pdf_sha256.is_(None))  # type: ignore[union-attr]
                     .order_by(Receipt.id).limit(chunk))  # type: ignore[arg-type]
-            if only is not None:
-                stmt = stmt.where(Receipt.id.in_(only))  # type: ignore[union-attr]
             if is_postgres(s):
                 stmt = stmt.with_for_update(skip_locked=True)
             receipts = list(s.execute(stmt).scalars())
@@ -180,21 +178,24 @@ def work(engine: Engine, run_id: int, *, settings: Settings | None = None, chunk
                 break
             try:
                 with s.begin_nested():
-                    ids = _issue_items(s, run, items, settings, issued_on)
+                    stored = _issue_items(s, run, items, settings, issued_on)
             except Exception:  # one bad donor must not stop the run: redo this chunk item by item
-                ids = []
+                stored = []
                 for item in items:
                     try:
                         with s.begin_nested():
-                            ids += _issue_items(s, run, [item], settings, issued_on)
+                            stored += _issue_items(s, run, [item], settings, issued_on)
                     except Exception as exc:  # noqa: BLE001 - recorded on the item, the run goes on
                         s.execute(update(ReceiptRunItem).where(ReceiptRunItem.id == item.id).values(  # type: ignore[arg-type]
                             status=ItemStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500], done_at=utcnow()))
                         result.failed += 1
                         result.errors.append(f"donor {item.donor_id}: {exc}")
-            result.issued += len(ids)
-            result.skipped += len(items) - len(ids)
-        render_missing(engine, run_id, settings, only=ids)
+            result.issued += len(stored)
+            result.skipped += len(items) - len(stored)
+        # Phase two, outside the numbering transaction: draw from memory, then keep the documents.
+        documents = service.draw(stored)
+        with session_scope(engine) as s:
+            service.store_documents(s, documents)
         if progress:
             progress(len(items))
     result.skipped -= result.failed

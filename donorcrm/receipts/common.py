@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from donorcrm.config import Settings
 from donorcrm.gifts.categories import PaymentChannel
-from donorcrm.money import Money, total
+from donorcrm.money import Money
 
 
 class Jurisdiction(StrEnum):
@@ -193,17 +194,17 @@ class Draft:
     figures: dict[str, Any] = field(default_factory=dict)  # jurisdiction-specific totals and texts
     notes: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def total(self) -> Money:
-        return total([line.amount for line in self.lines], self.currency)
+        return Money(sum(line.amount.minor for line in self.lines), self.currency)
 
-    @property
+    @cached_property
     def eligible_total(self) -> Money:
-        return total([line.eligible for line in self.lines], self.currency)
+        return Money(sum(line.eligible.minor for line in self.lines), self.currency)
 
-    @property
+    @cached_property
     def advantage_total(self) -> Money:
-        return total([line.advantage for line in self.lines], self.currency)
+        return Money(sum(line.advantage.minor for line in self.lines), self.currency)
 
     @property
     def gift_ids(self) -> list[int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from donorcrm.money import Money
@@ -106,6 +107,18 @@ def view_of(receipt: Any, lines: list[Any]) -> ReceiptView:
     )
 
 
+def view_of_draft(draft: Any, number: str, issued_on: dt.date, figures: dict[str, Any]) -> ReceiptView:
+    """The same view as view_of() gives for the stored receipt, straight from the draft it was made of."""
+    return ReceiptView(
+        number=number, kind=draft.kind.value, jurisdiction=draft.jurisdiction.value, year=draft.year,
+        issued_on=issued_on, language=draft.language, donor=draft.donor,
+        charity=Charity(**figures.get("charity", {})),
+        lines=tuple(LineView(ln.on, ln.amount, ln.eligible, ln.advantage, ln.description[:300], ln.group[:60],
+                             ln.note[:500]) for ln in draft.lines),
+        total=draft.total, eligible=draft.eligible_total, advantage=draft.advantage_total, figures=figures,
+    )
+
+
 class _Page:
     """A cursor over a canvas: text that wraps and moves down, new pages when full."""
 
@@ -115,7 +128,13 @@ class _Page:
     def text(self, s: str, *, size: float = BODY[1], bold: bool = False, x: float = LEFT,
              width: float | None = None, gap: float = 2.0) -> None:
         font = BOLD if bold else BODY[0]
-        lines = simpleSplit(s, font, size, width or (RIGHT - x)) or [""]
+        room = width or (RIGHT - x)
+        # Most lines fit: no glyph of the standard fonts is wider than 1.02 em, so short text needs no
+        # measuring at all; longer text is measured once and split only when it must be.
+        if len(s) * size * 1.02 <= room or stringWidth(s, font, size) <= room:
+            lines = [s]
+        else:
+            lines = simpleSplit(s, font, size, room) or [""]
         self.c.setFont(font, size)
         for ln in lines:
             self.need(size + gap)
@@ -124,13 +143,14 @@ class _Page:
 
     def row(self, cells: list[tuple[float, str]], *, bold: bool = False, right: set[int] | None = None) -> None:
         self.need(13)
-        self.c.setFont(BOLD if bold else BODY[0], BODY[1])
+        c, y = self.c, self.y
+        c.setFont(BOLD if bold else BODY[0], BODY[1])
         for i, (x, s) in enumerate(cells):
             if right and i in right:
-                self.c.drawRightString(x, self.y, s)
+                c.drawRightString(x, y, s)
             else:
-                self.c.drawString(x, self.y, s)
-        self.y -= 13
+                c.drawString(x, y, s)
+        self.y = y - 13
 
     def space(self, h: float = 8) -> None:
         self.y -= h
@@ -158,16 +178,27 @@ class _Page:
         self.c.showPage()
 
 
+_SYMBOL = {"EUR": "€", "GBP": "£", "USD": "$", "CAD": "CA$"}
+
+
 def _money(m: Money, lang: str) -> str:
-    return m.format("nl" if lang in ("nl", "de") else "en")
+    """Money.format for two-decimal currencies without the Decimal round trip (called ~10 times a page)."""
+    if m.currency not in _SYMBOL:
+        return m.format("nl" if lang in ("nl", "de") else "en")
+    whole, cents = divmod(abs(m.minor), 100)
+    sign = "-" if m.minor < 0 else ""
+    if lang in ("nl", "de"):
+        return f"{sign}{_SYMBOL[m.currency]} {whole:,}".replace(",", ".") + f",{cents:02d}"
+    return f"{sign}{_SYMBOL[m.currency]}{whole:,}.{cents:02d}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _date(d: dt.date, lang: str) -> str:
     if lang == "en":
-        return d.strftime("%d %b %Y")
-    if lang == "de":
-        return d.strftime("%d.%m.%Y")
-    return d.strftime("%d-%m-%Y")
+        return f"{d.day:02d} {_MONTHS[d.month - 1]} {d.year}"
+    return f"{d.day:02d}{'.' if lang == 'de' else '-'}{d.month:02d}{'.' if lang == 'de' else '-'}{d.year}"
 
 
 def _header(p: _Page, v: ReceiptView, lang: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -49,14 +49,29 @@ from donorcrm.receipts.models import (
 from donorcrm.receipts.numbering import format_number, take_serials
 from donorcrm.receipts.rules import Context, draft_receipt
 
+# Core tables for the batch paths: plain executemany, no ORM bulk machinery per row.
+RECEIPT = Receipt.__table__  # type: ignore[attr-defined]
+LINE = ReceiptLine.__table__  # type: ignore[attr-defined]
+PDF = ReceiptPdf.__table__  # type: ignore[attr-defined]
+
 # --- reading the ledger ------------------------------------------------------------------------------
 
 
-def donor_info(d: Donor) -> DonorInfo:
+DONOR_COLUMNS = (Donor.id, Donor.kind, Donor.organisation_name, Donor.salutation, Donor.initials, Donor.first_name,
+                 Donor.name_infix, Donor.last_name, Donor.street, Donor.house_number, Donor.postcode, Donor.city,
+                 Donor.country, Donor.language, Donor.email, Donor.birth_date)
+
+
+def donor_info(d: Any) -> DonorInfo:
+    """From a Donor or a row of DONOR_COLUMNS (the batch reads plain rows: no ORM state per donor)."""
     is_org = d.kind == DonorKind.ORGANISATION
     last = " ".join(p for p in (d.name_infix, d.last_name) if p)
+    if is_org and d.organisation_name:
+        name = d.organisation_name
+    else:
+        name = " ".join(p for p in (d.first_name or d.initials, d.name_infix, d.last_name) if p) or f"Donor {d.id}"
     return DonorInfo(
-        id=d.id or 0, name=d.display_name, first_name=d.first_name or "", initials=d.initials or "",
+        id=d.id or 0, name=name, first_name=d.first_name or "", initials=d.initials or "",
         last_name=last, title=d.salutation or "", street=d.street or "", house_number=d.house_number or "",
         postcode=d.postcode or "", city=d.city or "", country=(d.country or "").upper(),
         language=d.language or "nl", email=d.email or "", birth_date=d.birth_date, is_organisation=is_org,
@@ -145,7 +160,7 @@ def drafts_for(session: Session, requests: Sequence[Request], year: int, setting
     """The drafts due for these donors, read with a handful of queries whatever the batch size."""
     charity = Charity.from_settings(settings)
     ids = sorted({r.donor_id for r in requests})
-    donors = {d.id: d for d in session.execute(select(Donor).where(Donor.id.in_(ids))).scalars()}  # type: ignore[union-attr]
+    donors = {d.id: d for d in session.execute(select(*DONOR_COLUMNS).where(Donor.id.in_(ids)))}  # type: ignore[union-attr]
     gifts = ledger_gifts(session, ids, year)
     nl_ids = [r.donor_id for r in requests if r.jurisdiction == Jurisdiction.NL]
     uk_ids = [r.donor_id for r in requests if r.jurisdiction == Jurisdiction.UK]
@@ -168,13 +183,29 @@ def _charity_snapshot(settings: Settings) -> dict[str, Any]:
     return {k: getattr(c, k) for k in c.__dataclass_fields__}
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A receipt just written, with what is needed to draw it without reading it back."""
+
+    id: int
+    number: str
+    issued_on: dt.date
+    draft: Draft
+    figures: dict[str, Any]
+
+
 def store_drafts(session: Session, drafts: Sequence[Draft], settings: Settings, *, issued_on: dt.date | None = None,
-                 run_id: int | None = None, replaces: dict[int, Receipt] | None = None) -> list[Receipt]:
-    """Number and store drafts (same order back). `replaces` maps a draft index to the receipt it replaces."""
+                 run_id: int | None = None, replaces: dict[int, Receipt] | None = None) -> list[Stored]:
+    """Number and store drafts (same order back). `replaces` maps a draft index to the receipt it replaces.
+
+    Plain INSERTs (no ORM objects): a January run writes a receipt and its lines per donor, and the
+    unit of work would cost more than drawing the page.
+    """
     if not drafts:
         return []
     issued_on = issued_on or dt.date.today()
     actor = audit.current_actor()
+    now = utcnow()
     charity = _charity_snapshot(settings)
     by_series: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, d in enumerate(drafts):
@@ -183,33 +214,59 @@ def store_drafts(session: Session, drafts: Sequence[Draft], settings: Settings, 
     for (series, year), idx in sorted(by_series.items()):
         for i, serial in zip(idx, take_serials(session, series, year, len(idx)), strict=True):
             serials[i] = serial
-    receipts: list[Receipt] = []
+    values = []
+    all_figures = []
     for i, d in enumerate(drafts):
         original = (replaces or {}).get(i)
         figures = dict(d.figures, charity=charity)
         if original is not None:
             figures["replaces_number"] = original.number
-        receipts.append(Receipt(
-            number=format_number(d.jurisdiction.value, d.year, serials[i]), series=d.jurisdiction.value,
-            year=d.year, serial=serials[i], jurisdiction=d.jurisdiction.value, kind=d.kind.value,
-            donor_id=d.donor.id, donor_snapshot=d.donor.snapshot(), language=d.language, currency=d.currency,
-            total_minor=d.total.minor, eligible_minor=d.eligible_total.minor, advantage_minor=d.advantage_total.minor,
-            figures=figures, issued_on=issued_on, issued_by=actor, run_id=run_id,
-            replaces_id=original.id if original is not None else None,
-        ))
-    session.add_all(receipts)
-    session.flush()
+        all_figures.append(figures)
+        values.append({
+            "number": format_number(d.jurisdiction.value, d.year, serials[i]), "series": d.jurisdiction.value,
+            "year": d.year, "serial": serials[i], "jurisdiction": d.jurisdiction.value, "kind": d.kind.value,
+            "donor_id": d.donor.id, "donor_snapshot": d.donor.snapshot(), "language": d.language,
+            "currency": d.currency, "total_minor": d.total.minor, "eligible_minor": d.eligible_total.minor,
+            "advantage_minor": d.advantage_total.minor, "figures": figures, "issued_on": issued_on,
+            "issued_at": now, "issued_by": actor, "run_id": run_id,
+            "replaces_id": original.id if original is not None else None, "status": ReceiptStatus.ISSUED,
+            "needs_correction": False,
+        })
+    ids = list(session.execute(
+        insert(RECEIPT).returning(RECEIPT.c.id, sort_by_parameter_order=True), values).scalars())
     lines = [
-        {"receipt_id": r.id, "gift_id": ln.gift_id, "live_gift_id": ln.gift_id, "received_on": ln.on,
+        {"receipt_id": rid, "gift_id": ln.gift_id, "live_gift_id": ln.gift_id, "received_on": ln.on,
          "amount_minor": ln.amount.minor, "eligible_minor": ln.eligible.minor, "advantage_minor": ln.advantage.minor,
          "description": ln.description[:300], "group_key": ln.group[:60], "note": ln.note[:500]}
-        for r, d in zip(receipts, drafts, strict=True) for ln in d.lines
+        for rid, d in zip(ids, drafts, strict=True) for ln in d.lines
     ]
     if lines:
-        session.execute(insert(ReceiptLine), lines)
-    audit.record(session, "receipt.issue", "receipt", None, after={
-        "numbers": [r.number for r in receipts][:50], "count": len(receipts), "run_id": run_id})
-    return receipts
+        session.execute(insert(LINE), lines)
+    audit.record(session, "receipt.issue", "receipt", ids[0] if len(ids) == 1 else None, after={
+        "numbers": [v["number"] for v in values][:50], "count": len(values), "run_id": run_id})
+    return [Stored(rid, v["number"], issued_on, d, f)
+            for rid, v, d, f in zip(ids, values, drafts, all_figures, strict=True)]
+
+
+def draw(stored: Sequence[Stored]) -> list[tuple[int, bytes]]:
+    """The documents of freshly stored receipts, drawn from memory (no transaction needed)."""
+    from donorcrm.receipts import pdf
+
+    return [(s.id, pdf.render_receipt(pdf.view_of_draft(s.draft, s.number, s.issued_on, s.figures))) for s in stored]
+
+
+def store_documents(session: Session, documents: Sequence[tuple[int, bytes]]) -> None:
+    """Keep each document once, with its hash on the receipt."""
+    if not documents:
+        return
+    now = utcnow()
+    rows = [{"receipt_id": rid, "sha256": hashlib.sha256(data).hexdigest(), "data": data, "created_at": now}
+            for rid, data in documents]
+    session.execute(insert(PDF), rows)
+    session.execute(
+        update(RECEIPT).where(RECEIPT.c.id == bindparam("rid"), RECEIPT.c.pdf_sha256.is_(None))
+        .values(pdf_sha256=bindparam("digest")),
+        [{"rid": r["receipt_id"], "digest": r["sha256"]} for r in rows])
 
 
 def live_receipt(session: Session, donor_id: int, year: int, jurisdiction: Jurisdiction | str) -> Receipt | None:
@@ -243,10 +300,10 @@ def issue_receipt(session: Session, donor_id: int, year: int, *, jurisdiction: J
                                       "gifts received after this receipt was issued")
         session.expire(existing)
         return None
-    (receipt,) = store_drafts(session, [draft], settings, issued_on=issued_on)
+    stored = store_drafts(session, [draft], settings, issued_on=issued_on)
     if render:
-        render_and_store(session, [receipt], settings)
-    return receipt
+        store_documents(session, draw(stored))
+    return session.get(Receipt, stored[0].id)
 
 
 def existing_lines(session: Session, receipt_id: int | None) -> list[ReceiptLine]:
@@ -256,21 +313,13 @@ def existing_lines(session: Session, receipt_id: int | None) -> list[ReceiptLine
 
 
 def render_and_store(session: Session, receipts: Iterable[Receipt], settings: Settings) -> None:
-    """Draw each receipt's document once and record its hash."""
+    """Draw stored receipts that have no document yet (the recovery path: read back from the database)."""
     from donorcrm.receipts import pdf
 
     receipts = list(receipts)
     lines = lines_by_receipt(session, [r.id for r in receipts if r.id is not None])
-    rows = []
-    for r in receipts:
-        data = pdf.render_receipt(pdf.view_of(r, lines.get(r.id or 0, [])))
-        digest = hashlib.sha256(data).hexdigest()
-        rows.append({"receipt_id": r.id, "sha256": digest, "data": data, "created_at": utcnow()})
-        r.pdf_sha256 = digest
-    if rows:
-        session.execute(insert(ReceiptPdf), rows)
-    session.add_all(receipts)
-    session.flush()
+    store_documents(session, [(r.id, pdf.render_receipt(pdf.view_of(r, lines.get(r.id, []))))
+                              for r in receipts if r.id is not None])
 
 
 def lines_by_receipt(session: Session, receipt_ids: Sequence[int]) -> dict[int, list[ReceiptLine]]:
@@ -337,8 +386,10 @@ def void_receipt(session: Session, receipt: int | str, *, reason: str, replace: 
         req = Request(r.donor_id, Jurisdiction(r.jurisdiction))
         draft = drafts_for(session, [req], r.year, settings)[req]
         if draft is not None:
-            (replacement,) = store_drafts(session, [draft], settings, replaces={0: r})
-            render_and_store(session, [replacement], settings)
+            stored = store_drafts(session, [draft], settings, replaces={0: r})
+            store_documents(session, draw(stored))
+            replacement = session.get(Receipt, stored[0].id)
+            assert replacement is not None
             audit.record(session, "receipt.replace", "receipt", r.id,
                          after={"number": r.number, "replacement": replacement.number})
     return VoidResult(r, replacement)

@@ -90,17 +90,17 @@ def test_crash_and_rerun_leaves_no_gap_and_no_double(engine: Engine) -> None:
 def test_receipts_stored_before_a_crash_get_their_document_on_rerun(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(engine, 6)
     run_id = start(engine)
-    real = service.render_and_store
+    real = service.draw
 
     def broken(*a, **kw):  # noqa: ANN002, ANN003
         raise RuntimeError("printer on fire")
 
-    monkeypatch.setattr(service, "render_and_store", broken)
+    monkeypatch.setattr(service, "draw", broken)
     with pytest.raises(RuntimeError):
         batch.work(engine, run_id, settings=SETTINGS, chunk=3)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(Receipt).where(Receipt.pdf_sha256.is_(None))).scalar_one() == 3
-    monkeypatch.setattr(service, "render_and_store", real)
+    monkeypatch.setattr(service, "draw", real)
     batch.work(engine, run_id, settings=SETTINGS, chunk=3)
     assert_gapless_and_single(engine)
 
