@@ -25,12 +25,22 @@ import_app = typer.Typer(help="Import donors and gifts from CSV.", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
-from donorcrm.receipts.cli import app as receipts_app  # noqa: E402
 
-app.add_typer(receipts_app, name="receipts")
+
+def _register_domain_commands() -> None:
+    from donorcrm.campaigns.cli import actions_app as campaign_actions_app
+    from donorcrm.campaigns.cli import app as campaigns_app
+
+    app.add_typer(campaigns_app, name="campaigns")
+    app.add_typer(campaign_actions_app, name="actions")
+    from donorcrm.receipts.cli import app as receipts_app
+
+    app.add_typer(receipts_app, name="receipts")
+
+
+_register_domain_commands()
 
 console = Console()
-err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -117,7 +127,7 @@ def _report_import(result: Any, kind: str) -> None:
     typer.echo(f"{kind}: {result.written} written, {result.already_present} already present, "
                f"{len(result.problems)} rejected")
     for p in result.problems:
-        err.print(f"  rejected {p}", markup=False, highlight=False)
+        typer.echo(f"  rejected {p}", err=True)
 
 
 @import_app.command("donors")
@@ -184,7 +194,7 @@ def main() -> None:
     try:
         app()
     except DonorCrmError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)
 
 

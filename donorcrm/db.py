@@ -67,9 +67,16 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 
 @lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
 def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process."""
-    return make_engine(url or database_url())
+    """One engine per URL per process; without a URL, the configured one (read each call)."""
+    return _engine_for(url or database_url())
+
+
+get_engine.cache_clear = _engine_for.cache_clear  # type: ignore[attr-defined]
 
 
 @contextmanager

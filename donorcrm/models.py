@@ -7,7 +7,17 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
-from donorcrm.campaigns.models import Campaign, Fund
+from donorcrm.campaigns.models import (
+    ActionParticipation,
+    Campaign,
+    CampaignCost,
+    Fund,
+    FundraisingPage,
+    MatchAllocation,
+    MatchPool,
+    PageCredit,
+    SourceCode,
+)
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
@@ -28,7 +38,8 @@ from donorcrm.receipts.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AuditLog", "Campaign", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
+    "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "GiftAidClaim", "GiftAidClaimLine", "GiftAidDeclaration", "GiftReceiptDetail", "Receipt", "ReceiptCounter",
     "ReceiptDelivery", "ReceiptLine", "ReceiptPdf", "ReceiptRun", "ReceiptRunItem",
     "metadata",

@@ -19,7 +19,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def shared_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated database per backend for the whole run; tests isolate through rollback."""
-    with migrated_engine(backend, tmp_path_factory.mktemp(backend)) as engine:
+    with migrated_engine(backend, tmp_path_factory.mktemp(backend), scratch=False) as engine:
         yield engine
 
 

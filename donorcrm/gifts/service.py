@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -15,6 +15,30 @@ from donorcrm.errors import InvalidState, NotFound, ValidationError
 from donorcrm.gifts.categories import REVERSAL_TYPES, EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
+
+# Other packages react to new ledger rows (match pools, page credits, summaries). A hook runs inside the
+# same transaction, so what it writes stands or falls with the gift.
+GiftHook = Callable[[Session, Gift], None]
+after_record_hooks: list[GiftHook] = []
+after_reverse_hooks: list[GiftHook] = []
+# Bulk bookings skip the per-gift hooks; these catch up once per batch instead.
+after_bulk_hooks: list[Callable[[Session], None]] = []
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if not _plugins_loaded:
+        from donorcrm import plugins
+
+        plugins.install()
+        _plugins_loaded = True
+
+
+def _run_hooks(hooks: list[GiftHook], session: Session, gift: Gift) -> None:
+    _load_plugins()
+    for hook in hooks:
+        hook(session, gift)
 
 
 def _existing(session: Session, source: str, external_ref: str | None) -> Gift | None:
@@ -71,6 +95,7 @@ def record_gift(
         "donor_id": donor_id, "amount": str(amount), "received_on": received_on, "category": str(category),
         "channel": str(channel), "source": source, "external_ref": external_ref,
     })
+    _run_hooks(after_record_hooks, session, gift)
     return gift
 
 
@@ -112,6 +137,7 @@ def reverse_gift(
         "reversal_id": reversal.id, "type": str(entry_type), "reason": reason, "on": on,
         "amount": str(Money(reversal.amount_minor, reversal.currency)),
     })
+    _run_hooks(after_reverse_hooks, session, reversal)
     return reversal
 
 
@@ -197,6 +223,9 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
             progress(len(chunk))  # type: ignore[operator]
     if written:
         audit.record(session, "gift.record_bulk", "gift", None, after={"rows": written})
+        _load_plugins()
+        for hook in after_bulk_hooks:
+            hook(session)
     return written
 
 
