@@ -433,3 +433,24 @@ def set_gift_detail(session: Session, gift_id: int, *, advantage: Money | None =
         "advantage": str(advantage) if advantage else None, "description": description,
         "expense_waiver": expense_waiver, "sponsored": sponsored})
     return row
+
+
+def agreement_stopped(session: Session, transaction_number: str) -> int:
+    """After a periodic gift stopped: if it stopped within five years without an agreed end condition,
+    its payments count as ordinary gifts, also in earlier years, so every live overview that shows them
+    as periodic is flagged for correction. Returns how many receipts were flagged."""
+    row = session.execute(
+        select(PeriodicAgreement).where(PeriodicAgreement.transaction_number == transaction_number)
+    ).scalars().first()
+    if row is None:
+        raise NotFound(f"no periodic-gift agreement {transaction_number}")
+    if nl.agreement_holds(agreement_value(row)):
+        return 0
+    gift_ids = list(session.execute(
+        select(ReceiptLine.live_gift_id).where(ReceiptLine.group_key == f"periodic:{transaction_number}",
+                                              ReceiptLine.live_gift_id.is_not(None))  # type: ignore[union-attr]
+    ).scalars())
+    if not gift_ids:
+        return 0
+    return _hooks.flag_receipts_of_gifts(
+        session, gift_ids, f"periodic gift {transaction_number} stopped within five years: its gifts are ordinary")

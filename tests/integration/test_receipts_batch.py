@@ -142,10 +142,10 @@ def test_dry_run_preview_changes_nothing(engine: Engine) -> None:
 def test_two_worker_processes_share_a_run_on_postgres(engine: Engine, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("SKIP LOCKED workers need PostgreSQL")
-    seed(engine, 40)
+    seed(engine, 16)
     run_id = start(engine)
-    counts = batch.work_in_processes(engine, run_id, 2, settings=SETTINGS, chunk=3, poll_seconds=0.1)
-    assert counts[ItemStatus.ISSUED] == 40 and counts[ItemStatus.PENDING] == 0
+    counts = batch.work_in_processes(engine, run_id, 2, settings=SETTINGS, chunk=2, poll_seconds=0.1)
+    assert counts[ItemStatus.ISSUED] == 16 and counts[ItemStatus.PENDING] == 0
     assert_gapless_and_single(engine)
     with Session(engine) as s:
         assert s.get(ReceiptRun, run_id).status == RunStatus.DONE

@@ -219,3 +219,30 @@ def test_pdf_hash_is_recorded_and_rendering_is_reproducible(session: Session) ->
     assert hashlib.sha256(data).hexdigest() == r.pdf_sha256
     again = pdf.render_receipt(pdf.view_of(r, service.existing_lines(session, r.id)))
     assert again == data
+
+
+def test_periodic_gift_stopped_early_flags_earlier_overviews(session: Session) -> None:
+    d = donor(session, "NL")
+    c = Commitment(donor_id=d, amount_minor=5000, starts_on=dt.date(2024, 1, 1))
+    session.add(c)
+    session.flush()
+    agreement = PeriodicAgreement(commitment_id=c.id, transaction_number="PG-2024-0099", yearly_amount_minor=60000,
+                                  first_year=2024, signed_on=dt.date(2024, 1, 1))
+    session.add(agreement)
+    session.flush()
+    gift(session, d, 5000, dt.date(2024, 3, 1), commitment_id=c.id)
+    r2024 = service.issue_receipt(session, d, 2024, settings=SETTINGS)
+    assert r2024 is not None and r2024.figures["periodic"] == {"PG-2024-0099": "50.00"}
+    agreement.stopped_on, agreement.stop_reason = dt.date(2025, 6, 1), "death"
+    session.add(agreement)
+    session.flush()
+    assert service.agreement_stopped(session, "PG-2024-0099") == 0  # an agreed end condition
+    agreement.stop_reason = "donor_request"
+    session.add(agreement)
+    session.flush()
+    assert service.agreement_stopped(session, "PG-2024-0099") == 1
+    session.refresh(r2024)
+    assert r2024.needs_correction and "ordinary" in (r2024.correction_reason or "")
+    replacement = service.void_receipt(session, r2024.id, reason="periodic gift stopped", settings=SETTINGS).replacement
+    assert replacement is not None
+    assert replacement.figures["periodic"] == {} and replacement.figures["ordinary"] == "50.00"
