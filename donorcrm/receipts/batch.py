@@ -23,7 +23,7 @@ from sqlmodel import Session
 from donorcrm import audit
 from donorcrm.config import Settings, get_settings
 from donorcrm.db import is_postgres, make_engine, session_scope, utcnow
-from donorcrm.donors.models import Donor
+from donorcrm.donors.models import Donor, DonorStatus
 from donorcrm.errors import InvalidState, NotFound
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
@@ -44,13 +44,17 @@ Progress = Callable[[int], None]
 
 def due_donors(session: Session, year: int, settings: Settings,
                jurisdiction: Jurisdiction | None = None) -> list[tuple[int, Jurisdiction]]:
-    """Donors with at least one gift of the year not yet on a live receipt, with their jurisdiction."""
+    """Donors with at least one gift of the year not yet on a live receipt, with their jurisdiction.
+
+    Deceased donors still get theirs (the estate needs it); erased and merged donors have no one to send to.
+    """
     charity = Charity.from_settings(settings)
     stmt = (
         select(Donor.id, Donor.country).where(exists().where(
             Gift.donor_id == Donor.id, Gift.entry_type == EntryType.GIFT,
             Gift.received_on >= dt.date(year, 1, 1), Gift.received_on < dt.date(year + 1, 1, 1),  # type: ignore[operator]
             ~exists().where(ReceiptLine.live_gift_id == Gift.id)))
+        .where(Donor.status.in_([DonorStatus.ACTIVE, DonorStatus.DECEASED]))  # type: ignore[attr-defined]
         .order_by(Donor.id)
     )
     out = []
