@@ -28,11 +28,16 @@ app.add_typer(import_app, name="import")
 
 
 def _register_domain_commands() -> None:
+    from donorcrm.bequests.cli import app as bequests_app
     from donorcrm.campaigns.cli import actions_app as campaign_actions_app
     from donorcrm.campaigns.cli import app as campaigns_app
 
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
+    app.add_typer(bequests_app, name="bequests")
+    from donorcrm.grants.cli import app as grants_app
+
+    app.add_typer(grants_app, name="grants")
     from donorcrm.receipts.cli import app as receipts_app
 
     app.add_typer(receipts_app, name="receipts")

@@ -61,6 +61,19 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_from: str = "giften@example.org"
+    # Bequests (policy, not law): overrides of the stage probabilities and durations used by the forecast,
+    # as "stage=value,..." (probabilities in basis points, durations in days); closed cases needed before a
+    # stage's duration is learned; days given to act on a follow-up task.
+    bequest_stage_probabilities: str = ""
+    bequest_stage_days: str = ""
+    bequest_min_cases_to_learn: int = 5
+    bequest_task_grace_days: int = 14
+    # Grants: remind this many days ahead, escalate after this many days overdue; repayment term after
+    # settlement; a settled subsidy may still be lowered for this many years (Awb 4:49).
+    grant_reminder_days: int = 30
+    grant_escalation_days: int = 14
+    grant_repayment_days: int = 42
+    grant_revision_years: int = 5
     # Paths
     data_dir: Path = field(default_factory=lambda: Path("."))
     session_timeout_minutes: int = 30

@@ -7,6 +7,16 @@ from sqlmodel import SQLModel
 
 from donorcrm.audit import AuditLog
 from donorcrm.auth import User
+from donorcrm.bequests.models import (
+    BequestCase,
+    BequestCheck,
+    BequestContact,
+    BequestDocument,
+    BequestEstimate,
+    BequestPledge,
+    BequestStageEvent,
+    BequestTask,
+)
 from donorcrm.campaigns.models import (
     ActionParticipation,
     Campaign,
@@ -21,6 +31,16 @@ from donorcrm.campaigns.models import (
 from donorcrm.commitments.models import Commitment, CommitmentAmount, PeriodicAgreement
 from donorcrm.donors.models import ConsentEvent, Donor, DonorAccount, Household
 from donorcrm.gifts.models import Gift
+from donorcrm.grants.models import (
+    CofundingAllocation,
+    Funder,
+    FundSpending,
+    Grant,
+    GrantInstalment,
+    GrantReminder,
+    GrantReport,
+    RepaymentClaim,
+)
 from donorcrm.receipts.models import (
     GiftAidClaim,
     GiftAidClaimLine,
@@ -38,9 +58,13 @@ from donorcrm.receipts.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "BequestCase", "BequestCheck", "BequestContact", "BequestDocument", "BequestEstimate", "BequestPledge",
+    "BequestStageEvent", "BequestTask",
     "ActionParticipation", "AuditLog", "Campaign", "CampaignCost", "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "GiftAidClaim", "GiftAidClaimLine", "GiftAidDeclaration", "GiftReceiptDetail", "Receipt", "ReceiptCounter",
     "ReceiptDelivery", "ReceiptLine", "ReceiptPdf", "ReceiptRun", "ReceiptRunItem",
+    "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
+    "RepaymentClaim",
     "metadata",
 ]

@@ -13,6 +13,8 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    from donorcrm import bequests
     from donorcrm.campaigns import service as campaigns
 
     campaigns.register_hooks()
+    bequests.register()

@@ -34,6 +34,13 @@ ErasureHook = Callable[[Session, int], None]
 MergeHook = Callable[[Session, int, int], None]
 erasure_hooks: list[ErasureHook] = []
 merge_hooks: list[MergeHook] = []
+# Called before the links move, with (session, survivor_id, duplicate_id), to settle rows that would collide
+# with a unique key once both donors' rows point at the survivor.
+before_merge_hooks: list[MergeHook] = []
+# Called when a donor is marked deceased, with (session, donor_id, date of death, source such as "sepa:MD07"):
+# bequests opens a "possible legacy?" check.
+DeathHook = Callable[[Session, int, dt.date | None, str], None]
+death_hooks: list[DeathHook] = []
 
 
 def _snapshot(donor: Donor) -> dict[str, Any]:
@@ -171,6 +178,12 @@ def mark_deceased(session: Session, donor_id: int, on: dt.date | None = None, *,
     session.add(donor)
     session.flush()
     audit.record(session, "donor.deceased", "donor", donor_id, after={"on": on, "source": source})
+    from donorcrm import plugins
+
+    plugins.install()
+
+    for hook in death_hooks:
+        hook(session, donor_id, on, source)
     return donor
 
 
@@ -196,6 +209,12 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
     for d in (survivor, duplicate):
         if d.status in (DonorStatus.ERASED, DonorStatus.MERGED):
             raise InvalidState(f"donor {d.id} is {d.status} and cannot be merged")
+    from donorcrm import plugins
+
+    plugins.install()
+
+    for hook in before_merge_hooks:
+        hook(session, survivor_id, duplicate_id)
     # Accounts the survivor already has would collide with the unique (donor, iban) key.
     survivor_ibans = set(session.execute(
         select(DonorAccount.iban).where(DonorAccount.donor_id == survivor_id)).scalars())
