@@ -406,12 +406,15 @@ def _draw_de(p: _Page, v: ReceiptView, lang: str) -> None:
     p.text("Name und Anschrift des Zuwendenden:", size=8)
     p.text(f"{v.donor.name}, {', '.join(v.donor.address_lines)}", size=10)
     p.space(6)
-    p.row([(LEFT, "Betrag der Zuwendung - in Ziffern -"), (LEFT + 170, "- in Buchstaben -"),
-           (LEFT + 400, "Tag der Zuwendung:" if single else "Zeitraum der Sammelbestätigung:")], bold=True)
-    p.row([(LEFT, _money(v.total, "de")), (LEFT + 170, ""),
-           (LEFT + 400, f.get("date_of_gift", "") if single else f.get("period", ""))])
-    p.y += 13
-    p.text(f.get("amount_words", ""), x=LEFT + 170, width=220)
+    # The model's amount row (digits, words, date or period), as labelled lines so nothing runs off the page.
+    for label, value in (("Betrag der Zuwendung - in Ziffern -", _money(v.total, "de")),
+                         ("- in Buchstaben -", f.get("amount_words", "")),
+                         ("Tag der Zuwendung" if single else "Zeitraum der Sammelbestätigung",
+                          f.get("date_of_gift", "") if single else f.get("period", ""))):
+        p.need(14)
+        c.setFont(BOLD, BODY[1])
+        c.drawString(LEFT, p.y, label + ":")
+        p.text(value, x=LEFT + 190, size=10)
     p.space(6)
     if single:
         waiver = f.get("waiver", "Nein")
