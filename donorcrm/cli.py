@@ -31,9 +31,11 @@ def _register_domain_commands() -> None:
     from donorcrm.bequests.cli import app as bequests_app
     from donorcrm.campaigns.cli import actions_app as campaign_actions_app
     from donorcrm.campaigns.cli import app as campaigns_app
+    from donorcrm.payments.cli import app as payments_app
 
     app.add_typer(campaigns_app, name="campaigns")
     app.add_typer(campaign_actions_app, name="actions")
+    app.add_typer(payments_app, name="payments")
     app.add_typer(bequests_app, name="bequests")
     from donorcrm.grants.cli import app as grants_app
 
@@ -41,6 +43,12 @@ def _register_domain_commands() -> None:
     from donorcrm.receipts.cli import app as receipts_app
 
     app.add_typer(receipts_app, name="receipts")
+
+    from donorcrm.sepa.cli import app as sepa_app
+    from donorcrm.sepa.cli import mandates_app
+
+    app.add_typer(sepa_app, name="sepa")
+    app.add_typer(mandates_app, name="mandates")
 
 
 _register_domain_commands()

@@ -61,6 +61,23 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_from: str = "giften@example.org"
+    sepa_months_ahead: int = 1  # a run collects the periods of the month this many months after the run date
+    sepa_pain008_version: str = "pain.008.001.02"  # or pain.008.001.08 where the bank asks for it
+    sepa_retries: int = 1  # extra attempts after a retryable return (AM04, MS03)
+    sepa_remittance: str = "Gift"  # remittance text; the period is appended
+    sepa_prenotify_changes_only: bool = False  # skip notices when amount and day did not change
+    sepa_suspicious_iban_donors: int = 3  # dry run: flag an IBAN shared by this many donors
+    sepa_suspicious_amount_minor: int = 100_000  # dry run: flag single debits of this much or more
+    sepa_run_day: int = 10  # day of the month the scheduler starts the collection run
+    # Online giving (payments). Keys are secrets: kept out of repr() and so out of logs and tracebacks.
+    stripe_api_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    mollie_api_key: str = field(default="", repr=False)
+    mollie_api_endpoint: str = "https://api.mollie.com"
+    payments_webhook_base_url: str = ""  # public URL of the webhook app, e.g. https://giving.example.org/hooks
+    webhook_tolerance_seconds: int = 300  # Stripe signature timestamp tolerance
+    provider_timeout_seconds: int = 20
     # Bequests (policy, not law): overrides of the stage probabilities and durations used by the forecast,
     # as "stage=value,..." (probabilities in basis points, durations in days); closed cases needed before a
     # stage's duration is learned; days given to act on a follow-up task.

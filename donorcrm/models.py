@@ -41,6 +41,15 @@ from donorcrm.grants.models import (
     GrantReport,
     RepaymentClaim,
 )
+from donorcrm.jobs import JobRun
+from donorcrm.payments.models import (
+    PaymentEvent,
+    ProviderFee,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderPayoutLine,
+    ProviderSubscription,
+)
 from donorcrm.receipts.models import (
     GiftAidClaim,
     GiftAidClaimLine,
@@ -54,6 +63,7 @@ from donorcrm.receipts.models import (
     ReceiptRun,
     ReceiptRunItem,
 )
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
@@ -64,6 +74,8 @@ __all__ = [
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
     "GiftAidClaim", "GiftAidClaimLine", "GiftAidDeclaration", "GiftReceiptDetail", "Receipt", "ReceiptCounter",
     "ReceiptDelivery", "ReceiptLine", "ReceiptPdf", "ReceiptRun", "ReceiptRunItem",
+    "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
+    "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",
     "RepaymentClaim",
     "metadata",

@@ -1,0 +1,45 @@
+"""The SEPA Latin character set, and transliteration into it.
+
+Banks accept only a-z A-Z 0-9 / - ? : ( ) . , ' + and space in names and references. The CRM keeps
+the donor's real name ("Förderverein Łódź"); only the file carries the transliteration ("Foerderverein
+Lodz"), chosen on purpose rather than by stripping accents blindly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
+
+# German umlauts are written out (Müller -> Mueller), as German banks and donors expect; other
+# letters that do not decompose get their usual Latin spelling.
+_SPECIAL = {
+    "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ẞ": "SS",
+    "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Å": "A", "å": "a",
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "Ħ": "H", "ħ": "h",
+    "ı": "i", "Ĳ": "IJ", "ĳ": "ij", "&": "+", "_": "-", "\"": "'", "‘": "'", "’": "'", "`": "'",
+    "“": "'", "”": "'", "–": "-", "—": "-", "#": " ", "@": "(at)", "*": ".", "!": ".", ";": ",",
+}
+_SPACES = re.compile(r" {2,}")
+
+
+@lru_cache(maxsize=65536)
+def transliterate(text: str, max_length: int = 140) -> str:
+    if all(ch in ALLOWED for ch in text):
+        return text[:max_length]
+    out: list[str] = []
+    for ch in text:
+        if ch in ALLOWED:
+            out.append(ch)
+        elif ch in _SPECIAL:
+            out.append(_SPECIAL[ch])
+        else:
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in ALLOWED)
+            out.append(base if base else (" " if ch.isspace() else ""))
+    return _SPACES.sub(" ", "".join(out)).strip()[:max_length]
+
+
+def is_sepa_text(text: str) -> bool:
+    return all(ch in ALLOWED for ch in text)
