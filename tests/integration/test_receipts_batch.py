@@ -239,3 +239,25 @@ def test_january_job_is_safe_to_fire_twice(engine: Engine, tmp_path: Path, monke
     assert_gapless_and_single(engine)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(ReceiptLine)).scalar_one() == 5
+
+
+def test_annual_receipts_job_is_registered_and_guarded_per_slot(engine: Engine, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from donorcrm import jobs as registry
+
+    seed(engine, 2, countries=("NL",))
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DONORCRM_DATABASE_URL", url)
+    monkeypatch.setenv("DONORCRM_DATA_DIR", str(tmp_path))
+    from donorcrm.db import get_engine
+
+    get_engine.cache_clear()
+    slot = dt.datetime(Y + 1, 1, 15, 6, 0, tzinfo=dt.UTC)
+    try:
+        first = registry.fire("annual_receipts", slot, engine=engine, on=dt.date(Y + 1, 1, 15))
+        again = registry.fire("annual_receipts", slot, engine=engine, on=dt.date(Y + 1, 1, 15))
+    finally:
+        get_engine.cache_clear()
+    assert first.ran and first.counts["issued"] == 2 and first.counts["printed"] == 2
+    assert not again.ran
+    assert_gapless_and_single(engine)
