@@ -29,6 +29,7 @@ from donorcrm import jobs
 from donorcrm.audit import set_actor
 from donorcrm.config import get_settings
 from donorcrm.db import get_engine
+from donorcrm.receipts.jobs import trigger as receipt_trigger
 
 
 def fire_scheduled(job: str) -> None:
@@ -46,6 +47,7 @@ def schedule() -> dict[str, CronTrigger]:
         "sepa_return_inbox": CronTrigger(minute="*/15"),
         "bequest_follow_up": CronTrigger(hour=7, minute=30),
         "grant_reminders": CronTrigger(hour=7, minute=45),
+        "annual_receipts": CronTrigger(**receipt_trigger(settings)),  # once a year, date in settings
     }
 
 

@@ -45,6 +45,9 @@ def _register_domain_commands() -> None:
     from donorcrm.reports.cli import app as reports_app
 
     app.add_typer(reports_app, name="reports")
+    from donorcrm.receipts.cli import app as receipts_app
+
+    app.add_typer(receipts_app, name="receipts")
 
     from donorcrm.sepa.cli import app as sepa_app
     from donorcrm.sepa.cli import mandates_app

@@ -37,6 +37,30 @@ class Settings:
     first_as_frst: bool = False
     max_transactions_per_file: int = 0  # 0 = no cap
     failures_before_pause: int = 3
+    # Tax receipts: the charity's registrations per jurisdiction (empty = not registered there, no receipts).
+    org_hmrc_ref: str = ""  # HMRC charities reference (Gift Aid)
+    org_ein: str = ""  # US employer identification number (501(c)(3))
+    org_cra_number: str = ""  # Canada Revenue Agency registration number, e.g. 123456789RR0001
+    org_de_finanzamt: str = ""  # Finanzamt that issued the Freistellungsbescheid
+    org_de_steuernummer: str = ""
+    org_de_notice_date: str = ""  # date of the Freistellungsbescheid, ISO yyyy-mm-dd
+    org_de_assessment_period: str = ""  # letzter Veranlagungszeitraum, e.g. "2024"
+    org_de_purpose: str = "der Hilfe für politisch, rassisch oder religiös Verfolgte, für Flüchtlinge"
+    receipt_signatory: str = "J. de Vries, penningmeester"
+    receipt_place: str = "Amsterdam"  # "place issued" on Canadian receipts
+    receipt_logo: str = ""  # path to a PNG/JPG printed top left; empty = the name only
+    receipt_us_all_donors: bool = True  # annual summary to every US donor, not only where the law asks
+    receipt_job_date: str = "01-15"  # MM-DD on which the January job issues last year's receipts
+    giftaid_basic_rate: int = 20  # percent; reclaim = gift x rate / (100 - rate)
+    giftaid_small_gift_limit_minor: int = 2000  # aggregated small gifts: each at most this (pence)
+    giftaid_year_end: str = "12-31"  # MM-DD end of the charity's accounting period (claim deadline)
+    # Outgoing mail (receipts by e-mail)
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "giften@example.org"
     sepa_months_ahead: int = 1  # a run collects the periods of the month this many months after the run date
     sepa_pain008_version: str = "pain.008.001.02"  # or pain.008.001.08 where the bank asks for it
     sepa_retries: int = 1  # extra attempts after a retryable return (AM04, MS03)

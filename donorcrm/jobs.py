@@ -158,6 +158,13 @@ def grant_reminders(on: dt.date | None = None) -> dict[str, Any]:
     return {"reminders": run(on)}
 
 
+def annual_receipts(on: dt.date | None = None) -> dict[str, Any]:
+    """January: last year's tax receipts issued and delivered (donorcrm.receipts.jobs); safe to fire twice."""
+    from donorcrm.receipts.jobs import issue_annual_receipts as run
+
+    return run(on)
+
+
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "sepa_collection_run": sepa_collection_run,
     "sepa_prenotifications": sepa_prenotifications,
@@ -165,6 +172,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "sepa_return_inbox": sepa_return_inbox,
     "bequest_follow_up": bequest_follow_up,
     "grant_reminders": grant_reminders,
+    "annual_receipts": annual_receipts,
 }
 
 

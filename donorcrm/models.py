@@ -52,6 +52,19 @@ from donorcrm.payments.models import (
     ProviderPayoutLine,
     ProviderSubscription,
 )
+from donorcrm.receipts.models import (
+    GiftAidClaim,
+    GiftAidClaimLine,
+    GiftAidDeclaration,
+    GiftReceiptDetail,
+    Receipt,
+    ReceiptCounter,
+    ReceiptDelivery,
+    ReceiptLine,
+    ReceiptPdf,
+    ReceiptRun,
+    ReceiptRunItem,
+)
 from donorcrm.reports import indexes as _report_indexes  # noqa: F401  (indexes on other tables)
 from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
@@ -63,6 +76,8 @@ __all__ = [
     "ActionParticipation", "AuditLog", "BankAllocation", "BankLine", "BankStatement", "Campaign", "CampaignCost",
     "FundraisingPage", "MatchAllocation",
     "MatchPool", "PageCredit", "SourceCode", "Commitment", "CommitmentAmount", "PeriodicAgreement", "ConsentEvent", "Donor", "DonorAccount", "Fund", "Gift", "Household", "User",
+    "GiftAidClaim", "GiftAidClaimLine", "GiftAidDeclaration", "GiftReceiptDetail", "Receipt", "ReceiptCounter",
+    "ReceiptDelivery", "ReceiptLine", "ReceiptPdf", "ReceiptRun", "ReceiptRunItem",
     "JobRun", "Collection", "Mandate", "Prenotification", "SepaFile", "SepaReturn", "SepaRun",
     "PaymentEvent", "ProviderFee", "ProviderPayment", "ProviderPayout", "ProviderPayoutLine", "ProviderSubscription",
     "CofundingAllocation", "Funder", "FundSpending", "Grant", "GrantInstalment", "GrantReminder", "GrantReport",

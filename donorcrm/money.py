@@ -40,6 +40,8 @@ def minor_units(currency: str) -> int:
 
 
 def _check_currency(currency: str) -> str:
+    if currency in MINOR_UNITS:  # fast path: every known code is valid (Money is built millions of times)
+        return currency
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         raise MoneyError(f"currency must be a 3-letter ISO code, got {currency!r}")
     minor_units(currency)
