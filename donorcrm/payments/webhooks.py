@@ -5,7 +5,8 @@ Run it behind the charity's web server (TLS terminates there):
     DONORCRM_DATABASE_URL=postgresql://... DONORCRM_STRIPE_API_KEY=... DONORCRM_STRIPE_WEBHOOK_SECRET=... \\
     DONORCRM_MOLLIE_API_KEY=... uvicorn --factory donorcrm.payments.webhooks:create_app --host 127.0.0.1 --port 8081
 
-or `donorcrm payments serve`. Routes: POST /stripe, POST /mollie, GET /health. Configure the public URLs
+or `donorcrm payments serve`. Routes: POST /stripe, POST /mollie, GET /health, and the public crowdfunding
+pages GET /c/{slug} (HTML, embeddable) and GET /c/{slug}.json. Configure the public URLs
 (e.g. https://giving.example.org/hooks/stripe) in the providers' dashboards and set
 DONORCRM_PAYMENTS_WEBHOOK_BASE_URL to the common prefix so payments created by donorcrm name the Mollie URL.
 
@@ -78,7 +79,10 @@ def create_app(engine: Engine | None = None, providers: dict[Provider, PaymentPr
     async def health(_: Request) -> Response:
         return JSONResponse({"ok": True, "providers": sorted(p.value for p in providers)})
 
+    from donorcrm.campaigns.public import routes as campaign_pages
+
     return Starlette(routes=[
         Route("/health", health, methods=["GET"]),
+        *campaign_pages,  # GET /c/{slug}: the public crowdfunding pages live beside the webhooks
         Route("/{provider}", receive, methods=["POST"]),
     ])

@@ -43,3 +43,13 @@ def test_public_page_shows_goal_raised_matched_and_honour_roll(public_db: Engine
     assert "Families &lt;together&gt;" in page.text
     assert client.get("/c/nope").status_code == 404
     assert client.get("/c/nope.json").status_code == 404
+
+
+def test_public_page_is_served_by_the_webhook_app(public_db: Engine) -> None:
+    from donorcrm.payments.webhooks import create_app
+
+    with session_scope(public_db) as s:
+        service.create_campaign(s, "CF", "Crowd", "crowdfunding", goal=Money(10_00), public_slug="crowd")
+    client = TestClient(create_app(engine=public_db, providers={}))
+    assert client.get("/c/crowd.json").json()["goal"] == 10_00
+    assert client.get("/health").json()["ok"] is True
