@@ -69,7 +69,8 @@ def _row(r: Receipt) -> dict[str, Any]:
     return {
         "id": r.id, "number": r.number, "year": r.year, "jurisdiction": r.jurisdiction, "kind": r.kind,
         "donor_id": r.donor_id, "name": (r.donor_snapshot or {}).get("name", ""), "currency": r.currency,
-        "total": r.total_minor / 100, "eligible": r.eligible_minor / 100, "status": r.status,
+        "total": r.total_minor / 100, "eligible": r.eligible_minor / 100, "total_minor": r.total_minor,
+        "eligible_minor": r.eligible_minor, "status": r.status,
         "needs_correction": r.needs_correction, "correction_reason": r.correction_reason or "",
         "issued_on": r.issued_on, "void_reason": r.void_reason or "",
     }
