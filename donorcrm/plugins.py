@@ -14,7 +14,9 @@ def install() -> None:
         return
     _installed = True
     from donorcrm import bequests
+    from donorcrm.banking import expected as bank_expectations
     from donorcrm.campaigns import service as campaigns
 
     campaigns.register_hooks()
     bequests.register()
+    bank_expectations.register()
