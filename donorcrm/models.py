@@ -43,7 +43,6 @@ from donorcrm.grants.models import (
     RepaymentClaim,
 )
 from donorcrm.jobs import JobRun
-from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 from donorcrm.payments.models import (
     PaymentEvent,
     ProviderFee,
@@ -52,6 +51,7 @@ from donorcrm.payments.models import (
     ProviderPayoutLine,
     ProviderSubscription,
 )
+from donorcrm.sepa.models import Collection, Mandate, Prenotification, SepaFile, SepaReturn, SepaRun
 
 metadata = SQLModel.metadata
 
