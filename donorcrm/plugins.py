@@ -14,6 +14,7 @@ def install() -> None:
         return
     _installed = True
     from donorcrm import bequests
+    from donorcrm.banking import expected as bank_expectations
     from donorcrm.campaigns import service as campaigns
 
     campaigns.register_hooks()
@@ -21,3 +22,4 @@ def install() -> None:
     from donorcrm.grants import hooks as grants
 
     grants.register()
+    bank_expectations.register()

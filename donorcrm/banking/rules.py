@@ -186,7 +186,9 @@ def name_similarity(a: str, b: str) -> float:
     ta, tb = sorted(name_tokens(a)), sorted(name_tokens(b))
     if not ta or not tb:
         return 0.0
-    whole = SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
+    ja, jb = " ".join(ta), " ".join(tb)
+    # SequenceMatcher's ratio depends on the argument order; take both so the score is symmetric.
+    whole = max(SequenceMatcher(None, ja, jb).ratio(), SequenceMatcher(None, jb, ja).ratio())
     # A payer often writes fewer names than we store (no first name): compare the shared surname too.
     common = set(ta) & set(tb)
     subset = 0.9 if common and (set(ta) <= set(tb) or set(tb) <= set(ta)) else 0.0
@@ -477,10 +479,16 @@ def decide(line: Line, ctx: MatchContext, *, threshold: int = 90, margin: int = 
     auto = None
     if ranked and ranked[0].score >= threshold:
         best = ranked[0]
-        rival = ranked[1].score if len(ranked) > 1 else 0
+        rival = max((c.score for c in ranked[1:] if not _same_payer(best.target, c.target)), default=0)
         if best.score - rival >= margin and _bookable(line, best.target):
             auto = best
     return Decision(auto=auto, ranked=tuple(ranked[:keep]), campaign_id=campaign_id, campaign_code=code)
+
+
+def _same_payer(best: Target, other: Target) -> bool:
+    """A payment expected from a donor (a funder's instalment) and that donor's known account agree, not compete."""
+    return (best.kind == "expectation" and other.kind == "donor" and best.donor_id is not None
+            and other.donor_id == best.donor_id)
 
 
 def _bookable(line: Line, target: Target) -> bool:

@@ -233,6 +233,9 @@ def _donor_name(d: Any) -> str:
 def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
                   with_names: bool = True) -> MatchContext:
     """Everything the rules need about these lines, loaded in a few bulk queries."""
+    from donorcrm import plugins
+
+    plugins.install()
     ctx = MatchContext()
     for source in registered_sources() if sources is None else sources:
         ctx.add_expectations(source.expectations(session, lines))
@@ -415,7 +418,7 @@ class _AutoPlan:
         self.gift_rows: list[gifts.GiftRow] = []
         self.allocations: list[dict[str, Any]] = []
         self.returns: list[tuple[Expectation, str | None, dt.date]] = []
-        self.settled: list[tuple[int, Expectation, dt.date]] = []  # allocation index, expectation, day
+        self.settled: list[tuple[int | None, Expectation, dt.date]] = []  # allocation index, expectation, day
         self.accounts: list[tuple[int, str, str | None]] = []
         self.next_seq: dict[int, int] = dict(used_seq)  # lines booked and undone before keep counting
 
@@ -427,6 +430,9 @@ class _AutoPlan:
     def add(self, row: Any, line: Line, decision: rules.Decision, ctx: MatchContext) -> None:
         assert decision.auto is not None
         cand = decision.auto
+        parent = cand.target.expectation
+        if parent is not None and parent.parts and line.amount.minor > 0 and booking_handlers(parent.kind):
+            self.settled.append((None, parent, _day(line)))  # the whole (a run) first, then its parts
         for part in _parts_of(line, cand.target, ctx, decision.campaign_id):
             seq = self._seq(row.id)
             gift_ref = None
@@ -479,7 +485,7 @@ class _AutoPlan:
                 handler(session, expectation, reason, day)
         for index, expectation, day in self.settled:
             for booked in booking_handlers(expectation.kind):
-                booked(session, expectation, self.allocations[index]["gift_id"], day)
+                booked(session, expectation, None if index is None else self.allocations[index]["gift_id"], day)
 
 
 def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str | None]]) -> None:
@@ -681,6 +687,10 @@ def book_candidate(session: Session, line_id: int, target: str, *, sources: Sequ
         raise NotFound(f"{target} is not a candidate of line {line_id}")
     parts = _parts_of(line, chosen.target, ctx, decision.campaign_id)
     positive = [Part(**{**p.__dict__, "amount": abs(p.amount) if p.amount is not None else None}) for p in parts]
+    parent = chosen.target.expectation
+    if parent is not None and parent.parts and line.amount.minor > 0:
+        for settled in booking_handlers(parent.kind):  # the whole (a run) before its parts
+            settled(session, parent, None, _day(line))
     return book(session, line_id, positive, rule="candidate", score=chosen.score, reason=chosen.reason)
 
 
