@@ -62,3 +62,15 @@ def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with migrated_engine("sqlite", tmp_path_factory.mktemp("demo")) as eng:
         build_demo(eng, donors=None, seed=2020, progress=False)
         yield eng
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest runs page scripts as __main__ and leaves them there; a later test that starts
+    processes with the spawn method would then re-run that page in every child. Put the real one back."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

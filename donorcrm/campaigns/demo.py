@@ -110,7 +110,9 @@ def _petition(engine: Engine, ctx: Any) -> dict[str, int]:
             select(Gift.donor_id).where(Gift.received_on < PETITION_START, Gift.received_on >= dt.date(2019, 1, 1),
                                         Gift.donor_id.is_not(None))  # type: ignore[union-attr]
             .group_by(Gift.donor_id).order_by(Gift.donor_id)).scalars().all()
-        existing = rng.sample(list(earlier), min(len(earlier), round(0.15 * target)))
+        converted_ids = {d for d, _ in converted}
+        earlier = [d for d in earlier if d not in converted_ids]
+        existing = rng.sample(earlier, min(len(earlier), round(0.15 * target)))
         conn = s.connection()
         w = BulkWriter(conn)
         part_id, donor_id, consent_id = w.max_id("action_participation"), w.max_id("donor"), w.max_id("consent_event")
