@@ -28,6 +28,8 @@ PAGES = (
     PageSpec("admin_pages/bequests.py", "Bequests", ":material/history_edu:", Permission.VIEW_REPORTS),
     PageSpec("admin_pages/grants.py", "Grants", ":material/handshake:", Permission.VIEW_REPORTS),
     PageSpec("admin_pages/receipts.py", "Receipts", ":material/receipt_long:", Permission.VIEW_MONEY),
+    PageSpec("admin_pages/reconciliation.py", "Reconciliation", ":material/account_balance_wallet:",
+             Permission.VIEW_MONEY),
     PageSpec("admin_pages/jobs.py", "Jobs", ":material/schedule:", Permission.VIEW_MONEY),
     PageSpec("admin_pages/users.py", "Users", ":material/manage_accounts:", Permission.MANAGE_USERS),
 )
