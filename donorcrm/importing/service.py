@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,6 +23,7 @@ from donorcrm.importing.rows import (
     DONOR_REQUIRED,
     GIFT_COLUMNS,
     GIFT_REQUIRED,
+    DonorRow,
     GiftImportRow,
     validate_donor,
     validate_gift,
@@ -48,23 +51,33 @@ def _lookup(session: Session, column, values: set[str]) -> dict[str, int]:  # ty
     return out
 
 
+R = TypeVar("R", DonorRow, GiftImportRow)
+
+
+def _valid_rows(path: Path, required: tuple[str, ...], known: tuple[str, ...],
+                validate: Callable[[int, dict[str, str | None]], tuple[R | None, list[Problem]]],
+                problems: list[Problem]) -> list[R]:
+    """Rows that pass validation, each reference once; every other line becomes a problem."""
+    valid: list[R] = []
+    seen: set[str] = set()
+    for line, raw in csvfile.rows(path, required, known):
+        if isinstance(raw, Problem):
+            problems.append(raw)
+            continue
+        row, found = validate(line, raw)
+        if row is None:
+            problems.extend(found)
+        elif row.reference in seen:
+            problems.append(Problem(f"line {line}", f"reference {row.reference!r} repeats an earlier line"))
+        else:
+            seen.add(row.reference)
+            valid.append(row)
+    return valid
+
+
 def import_donors(session: Session, path: Path) -> ImportResult:
     result = ImportResult()
-    valid = []
-    seen: set[str] = set()
-    for line, raw in csvfile.rows(path, DONOR_REQUIRED, DONOR_COLUMNS):
-        if isinstance(raw, Problem):
-            result.problems.append(raw)
-            continue
-        row, problems = validate_donor(line, raw)
-        if row is None:
-            result.problems.extend(problems)
-            continue
-        if row.reference in seen:
-            result.problems.append(Problem(f"line {line}", f"reference {row.reference!r} repeats an earlier line"))
-            continue
-        seen.add(row.reference)
-        valid.append(row)
+    valid = _valid_rows(path, DONOR_REQUIRED, DONOR_COLUMNS, validate_donor, result.problems)
     existing = _lookup(session, Donor.reference, {r.reference for r in valid})
     for row in valid:
         if row.reference in existing:
@@ -85,21 +98,8 @@ def import_donors(session: Session, path: Path) -> ImportResult:
 
 def import_gifts(session: Session, path: Path, locale: Locale | str = Locale.PLAIN) -> ImportResult:
     result = ImportResult()
-    valid: list[GiftImportRow] = []
-    seen: set[str] = set()
-    for line, raw in csvfile.rows(path, GIFT_REQUIRED, GIFT_COLUMNS):
-        if isinstance(raw, Problem):
-            result.problems.append(raw)
-            continue
-        row, problems = validate_gift(line, raw, Locale(locale))
-        if row is None:
-            result.problems.extend(problems)
-            continue
-        if row.reference in seen:
-            result.problems.append(Problem(f"line {line}", f"reference {row.reference!r} repeats an earlier line"))
-            continue
-        seen.add(row.reference)
-        valid.append(row)
+    valid = _valid_rows(path, GIFT_REQUIRED, GIFT_COLUMNS, lambda n, raw: validate_gift(n, raw, Locale(locale)),
+                        result.problems)
 
     donors = _lookup(session, Donor.reference, {r.donor_reference for r in valid})
     campaigns = _lookup(session, Campaign.code, {r.campaign_code for r in valid if r.campaign_code})
