@@ -19,6 +19,7 @@ from donorcrm.donors.service import create_donor, set_consent
 from donorcrm.errors import Problem, ValidationError
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
+from donorcrm.gifts.service import reversed_gift_ids
 from donorcrm.importing import csvfile
 from donorcrm.importing.rows import parse_date, parse_flag
 
@@ -137,7 +138,7 @@ def funnel(session: Session, campaign_code: str, within_days: int = 90, now: dt.
               & (ev.purpose == "fundraising"))
         .where(ev.status == ConsentStatus.GRANTED)).scalar_one()
 
-    reversed_ids = select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+    reversed_ids = reversed_gift_ids()
     spans = session.execute(
         select(part.c.at, func.min(Gift.received_on), func.max(Gift.received_on))
         .select_from(part).join(Gift, Gift.donor_id == part.c.donor_id)

@@ -14,6 +14,7 @@ from donorcrm.campaigns.rules import percent, roi
 from donorcrm.campaigns.service import MATCH_SOURCE
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
+from donorcrm.gifts.service import reversed_gift_ids
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def campaign_results(session: Session, year: int | None = None, roll_up: bool = 
     code_costs = dict(session.execute(
         select(SourceCode.campaign_id, func.sum(SourceCode.cost_minor)).group_by(SourceCode.campaign_id)).all())
 
-    reversed_ids = select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+    reversed_ids = reversed_gift_ids()
     ranked = (select(Gift.donor_id, Gift.campaign_id, Gift.received_on,
                      func.row_number().over(partition_by=Gift.donor_id,
                                             order_by=(Gift.received_on, Gift.id)).label("rn"))

@@ -30,6 +30,7 @@ from donorcrm.errors import InvalidState, NotFound, ValidationError
 from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
+from donorcrm.gifts.service import reversed_gift_ids
 from donorcrm.money import Money
 
 MATCH_SOURCE = "match_pool"
@@ -208,10 +209,6 @@ def matched_minor(session: Session, pool_id: int) -> int:
                                .where(MatchAllocation.pool_id == pool_id)).scalar_one())
 
 
-def _is_reversed(session: Session, gift_id: int) -> bool:
-    return session.execute(select(Gift.id).where(Gift.reverses_gift_id == gift_id)).first() is not None
-
-
 def _match_one(session: Session, pool: MatchPool, gift: Gift) -> MatchAllocation | None:
     if gift.source == MATCH_SOURCE or gift.donor_id == pool.funder_donor_id or gift.entry_type != EntryType.GIFT:
         return None
@@ -220,7 +217,7 @@ def _match_one(session: Session, pool: MatchPool, gift: Gift) -> MatchAllocation
     if done is not None:
         return None
     facts = GiftFacts(gift.amount_minor, gift.currency, gift.channel, gift.received_on,
-                      _is_reversed(session, gift.id))  # type: ignore[arg-type]
+                      gifts.is_reversed(session, gift.id))  # type: ignore[arg-type]
     amount = match_amount(_terms(pool), facts, matched_minor(session, pool.id))  # type: ignore[arg-type]
     if amount <= 0:
         return None
@@ -271,7 +268,7 @@ def sync_pool(session: Session, pool_id: int) -> int:
         return 0
     child_ids = list(session.execute(select(Campaign.id).where(Campaign.parent_id == pool.campaign_id)).scalars())
     already = select(MatchAllocation.gift_id).where(MatchAllocation.pool_id == pool_id)
-    reversed_ids = select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+    reversed_ids = reversed_gift_ids()
     candidates = session.execute(
         select(Gift.id, Gift.amount_minor, Gift.currency, Gift.channel, Gift.received_on,
                Gift.id.in_(reversed_ids))  # type: ignore[union-attr]
@@ -408,7 +405,7 @@ def honour_roll(session: Session, code: str, limit: int = 50) -> list[HonourEntr
     """Latest credited gifts, not reversed; anonymous and erased givers show no name."""
     campaign = get_campaign(session, code)
     ids = _campaign_ids(session, campaign)
-    reversed_ids = select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+    reversed_ids = reversed_gift_ids()
     rows = session.execute(
         select(Gift, PageCredit, Donor)
         .join(PageCredit, PageCredit.gift_id == Gift.id)

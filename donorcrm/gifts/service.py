@@ -149,6 +149,11 @@ def find_by_ref(session: Session, source: str, external_ref: str) -> Gift | None
     return _existing(session, source, external_ref)
 
 
+def reversed_gift_ids():  # type: ignore[no-untyped-def]
+    """SELECT of the ids of gifts that have a reversal: for `Gift.id.not_in(...)` in reports."""
+    return select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+
+
 def is_reversed(session: Session, gift_id: int) -> bool:
     return session.execute(
         select(func.count()).select_from(Gift).where(Gift.reverses_gift_id == gift_id)
