@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -47,7 +47,8 @@ def _hit(d: Donor) -> DonorHit:
 
 
 def search_donors(session: Session, text: str, *, by: str = "auto", limit: int = 50) -> list[DonorHit]:
-    """Donors matching a name (prefix of last, first or organisation name, or "first last"), an e-mail
+    """Donors matching a name (prefix of last or organisation name, "first last", "infix last" or
+    "first infix last"), an e-mail
     address, a postcode, a donor number (id or reference) or the last four digits of an IBAN."""
     if by not in SEARCH_FIELDS:
         raise ValidationError(f"search by one of {', '.join(SEARCH_FIELDS)}")
@@ -63,32 +64,57 @@ def search_donors(session: Session, text: str, *, by: str = "auto", limit: int =
             by = "number+iban4" if len(q) == 4 else "number"
         else:
             by = "name"
-    conds = []
+    # Each way of matching is its own indexed query returning its first page; OR-ing them into one
+    # statement lets the planner fall back to reading the whole donor table.
+    queries = []
+    base = select(Donor.last_name, Donor.id)
     if by == "email":
-        conds.append(func.lower(Donor.email) == q.lower())
+        queries.append(base.where(func.lower(Donor.email) == q.lower()))
     if by == "postcode":
         m = _POSTCODE.match(q)
         variants = {q, q.upper()}
         if m:
             variants |= {f"{m[1]} {m[2].upper()}", f"{m[1]}{m[2].upper()}"}
-        conds.append(Donor.postcode.in_(sorted(variants)))  # type: ignore[union-attr]
+        queries.append(base.where(Donor.postcode.in_(sorted(variants))))  # type: ignore[union-attr]
     if by.startswith("number"):
         if q.isdigit():
-            conds.append(Donor.id == int(q))
-        conds.append(Donor.reference == q)
+            queries.append(base.where(Donor.id == int(q)))
+        queries.append(base.where(Donor.reference == q))
     if by.endswith("iban4") and len(q) == 4:
-        conds.append(Donor.id.in_(  # type: ignore[union-attr]
-            select(DonorAccount.donor_id).where(DonorAccount.iban_last4 == q.upper())))
+        queries.append(base.where(Donor.id.in_(  # type: ignore[union-attr]
+            select(DonorAccount.donor_id).where(DonorAccount.iban_last4 == q.upper()))))
     if by == "name":
+        sqlite = session.get_bind().dialect.name == "sqlite"
         words = q.lower().split()
-        like = q.lower() + "%"
-        name_conds = [func.lower(Donor.last_name).like(like), func.lower(Donor.organisation_name).like(like)]
-        if len(words) > 1:
-            name_conds.append(
-                (func.lower(Donor.first_name) == words[0]) & func.lower(Donor.last_name).like(words[-1] + "%"))
-        conds.append(or_(*name_conds))
-    stmt = select(Donor).where(or_(*conds)).order_by(Donor.last_name, Donor.id).limit(limit)
-    return [_hit(d) for d in session.execute(stmt).scalars()]
+        queries.append(base.where(_prefix(Donor.last_name, q.lower(), sqlite)))
+        queries.append(base.where(_prefix(Donor.organisation_name, q.lower(), sqlite)))
+        if len(words) > 1:  # "first last", "first infix last" and "infix last" (van, de, van der...)
+            queries.append(base.where(_prefix(Donor.last_name, " ".join(words[1:]), sqlite),
+                                      func.lower(Donor.first_name) == words[0]))
+            queries.append(base.where(_prefix(Donor.last_name, words[-1], sqlite),
+                                      func.lower(Donor.first_name) == words[0]))
+            queries.append(base.where(_prefix(Donor.last_name, words[-1], sqlite),
+                                      func.lower(Donor.name_infix) == " ".join(words[:-1])))
+    found: set[tuple[str, int]] = set()
+    for query in queries:
+        rows = session.execute(query.order_by(Donor.last_name, Donor.id).limit(limit))
+        found.update((name or "", int(i)) for name, i in rows)
+    page = [i for _, i in sorted(found)[:limit]]
+    if not page:
+        return []
+    donors = {d.id: d for d in session.execute(select(Donor).where(Donor.id.in_(page))).scalars()}  # type: ignore[union-attr]
+    return [_hit(donors[i]) for i in page]
+
+
+def _prefix(column, prefix: str, sqlite: bool):  # type: ignore[no-untyped-def]
+    """lower(column) starts with `prefix`, in a form the lower-cased index serves on each engine."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    cond = func.lower(column).like(escaped + "%", escape="\\")
+    if sqlite and ord(prefix[-1]) < 0x10FFFF:
+        # SQLite's LIKE cannot use an expression index; a byte range on the same expression can.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        cond = and_(func.lower(column) >= prefix, func.lower(column) < upper, cond)
+    return cond
 
 
 @dataclass(frozen=True)

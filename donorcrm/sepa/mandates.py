@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from schwifty import IBAN
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -158,14 +158,34 @@ def cancel_all_for_donor(session: Session, donor_id: int, *, reason: str, on: dt
     return len(ids)
 
 
-def _active_anchors(session: Session) -> list[tuple[int, dt.date, dt.date | None]]:
-    return [tuple(r) for r in session.execute(select(Mandate.id, Mandate.signed_on, Mandate.last_presented_on).where(
-        Mandate.status == MandateStatus.ACTIVE))]  # type: ignore[misc]
+def _active_anchors(session: Session, *, anchored_from: dt.date | None = None,
+                    anchored_to: dt.date | None = None) -> list[tuple[int, dt.date, dt.date | None]]:
+    """Active mandates whose expiry anchor (last presented due date, else signature date) lies in a range;
+    the range only narrows the read through an index, the callers decide with the exact rule."""
+    anchor = expiry_anchor()
+    stmt = select(Mandate.id, Mandate.signed_on, Mandate.last_presented_on).where(
+        Mandate.status == MandateStatus.ACTIVE)
+    if anchored_from is not None:
+        stmt = stmt.where(anchor >= anchored_from)
+    if anchored_to is not None:
+        stmt = stmt.where(anchor <= anchored_to)
+    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def expiry_anchor():  # type: ignore[no-untyped-def]
+    """The date the 36 months are counted from, in SQL (indexed as ix_sepa_mandate_anchor)."""
+    return func.coalesce(Mandate.last_presented_on, Mandate.signed_on)
+
+
+# add_months clips to the month's end, so an anchor up to three days past the naive bound can still
+# expire by a given day (29 Feb + 36 months = 28 Feb).
+_CLIP_DAYS = dt.timedelta(days=3)
 
 
 def expire_unused(session: Session, on: dt.date, months: int = MANDATE_EXPIRY_MONTHS) -> int:
     """Mark expired every active mandate whose 36 months without a presented collection are over."""
-    ids = [mid for mid, signed, last in _active_anchors(session) if mandate_expires_on(signed, last, months) <= on]
+    ids = [mid for mid, signed, last in _active_anchors(session, anchored_to=add_months(on, -months) + _CLIP_DAYS)
+           if mandate_expires_on(signed, last, months) <= on]
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         session.execute(update(Mandate).where(Mandate.id.in_(chunk)).values(  # type: ignore[attr-defined]
@@ -209,8 +229,10 @@ def view(m: Mandate, months: int = MANDATE_EXPIRY_MONTHS) -> MandateView:
 def expiring(session: Session, on: dt.date, months: int = MANDATE_EXPIRY_MONTHS) -> list[MandateView]:
     """The warning list: active mandates that expire within one month after ``on``."""
     horizon = add_months(on, 1)
-    ids = [mid for mid, signed, last in _active_anchors(session)
-           if on < mandate_expires_on(signed, last, months) <= horizon]
+    # Expiry is monotone in the anchor: anchors up to add_months(on, -months) expire by `on` already.
+    candidates = _active_anchors(session, anchored_from=add_months(on, -months) + dt.timedelta(days=1),
+                                 anchored_to=add_months(horizon, -months) + _CLIP_DAYS)
+    ids = [mid for mid, signed, last in candidates if on < mandate_expires_on(signed, last, months) <= horizon]
     out: list[MandateView] = []
     for start in range(0, len(ids), 1000):
         rows = session.execute(select(Mandate).where(Mandate.id.in_(ids[start:start + 1000]))).scalars()  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from donorcrm.db import UTCDateTime, utcnow
@@ -42,6 +42,8 @@ class Mandate(SQLModel, table=True):
         UniqueConstraint("creditor_id", "reference", name="uq_sepa_mandate_ref"),
         Index("ix_sepa_mandate_commitment", "commitment_id", "status"),
         Index("ix_sepa_mandate_iban", "iban"),
+        # The expiry sweep and the warning list read a date range of the expiry anchor.
+        Index("ix_sepa_mandate_anchor", "status", text("coalesce(last_presented_on, signed_on)")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

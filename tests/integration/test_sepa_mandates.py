@@ -75,3 +75,29 @@ def test_cancel_and_the_expiry_sweep(session: Session) -> None:
     assert b.status == "cancelled"
     with pytest.raises(InvalidState):
         mandates.amend(session, b.id, iban=iban_for(99))
+
+
+def test_warning_list_and_sweep_follow_the_rule_around_month_ends(session: Session) -> None:
+    """The database only narrows the read; at every month-end clip the lists equal the pure rule's answer."""
+    from donorcrm.commitments.rules import add_months, mandate_expires_on
+
+    anchors = [dt.date(2023, 1, 28) + dt.timedelta(days=i) for i in range(0, 40, 1)]  # 28 Jan .. 8 Mar 2023
+    made = []
+    for i, anchor in enumerate(anchors):
+        _, _, m = sepa_donor(session, signed_on=anchor - dt.timedelta(days=400) if i % 2 else anchor)
+        if i % 2:
+            m.last_presented_on = anchor
+            session.add(m)
+        made.append(m)
+    session.flush()
+    ours = {m.id for m in made}
+    for on in [dt.date(2025, 12, 27) + dt.timedelta(days=i) for i in range(0, 75, 2)]:
+        expected = {m.id for m in made
+                    if on < mandate_expires_on(m.signed_on, m.last_presented_on) <= add_months(on, 1)}
+        assert {v.id for v in mandates.expiring(session, on)} & ours == expected, on
+    on = dt.date(2026, 2, 28)
+    due = {m.id for m in made if mandate_expires_on(m.signed_on, m.last_presented_on) <= on}
+    mandates.expire_unused(session, on)
+    for m in made:
+        session.refresh(m)
+    assert {m.id for m in made if m.status == "expired"} == due and due and due != ours
