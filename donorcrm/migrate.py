@@ -29,9 +29,26 @@ def upgrade(url: str | None = None, engine: Engine | None = None) -> None:
     own = engine is None
     engine = engine or make_engine(cfg.get_main_option("sqlalchemy.url"))
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite alters a table by copying it and dropping the old one, which its foreign-key
+                # enforcement refuses while other tables point at rows; the check afterwards still
+                # refuses an upgrade that would leave a dangling reference.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "heads")
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"the upgrade would break foreign keys: {broken[:5]}")
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
     finally:
         if own:
             engine.dispose()

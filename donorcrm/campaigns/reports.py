@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from donorcrm.campaigns.models import Campaign, CampaignCost, MatchAllocation, MatchPool, SourceCode
@@ -14,7 +13,8 @@ from donorcrm.campaigns.rules import percent, roi
 from donorcrm.campaigns.service import MATCH_SOURCE
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.service import reversed_gift_ids
+from donorcrm.gifts.summary import GrowthYear, IncomeMonth
+from donorcrm.reports import metrics as m
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,29 @@ def _in_year(column, year: int | None):  # type: ignore[no-untyped-def]
 
 
 def campaign_results(session: Session, year: int | None = None, roll_up: bool = True) -> list[CampaignResult]:
+    """Every campaign's figures for a year (or all years), read from the ledger summaries.
+
+    A campaign acquired a donor when the donor's first gift (in the currency) was to it; matching funds
+    acquire nobody. Kept: the donor gave again in the next calendar year.
+    """
     campaigns = session.execute(select(Campaign).order_by(Campaign.code)).scalars().all()
     by_id = {c.id: c for c in campaigns}
 
-    money = dict(((cid), (int(net), int(n), int(gross))) for cid, net, n, gross in session.execute(
-        select(Gift.campaign_id, func.sum(Gift.amount_minor),
-               func.count().filter(Gift.entry_type == EntryType.GIFT),
-               func.coalesce(func.sum(Gift.amount_minor).filter(Gift.entry_type == EntryType.GIFT), 0))
-        .where(Gift.campaign_id.is_not(None), Gift.source != MATCH_SOURCE, _in_year(Gift.received_on, year))  # type: ignore[union-attr]
-        .group_by(Gift.campaign_id)))
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    money = {int(cid): [int(net), int(n), int(gross)] for cid, net, n, gross in session.execute(
+        select(im.c.campaign_id, func.sum(im.c.amount_minor), func.sum(im.c.gifts), func.sum(im.c.gross_minor))
+        .where(im.c.campaign_id != 0, im.c.year == year if year else True).group_by(im.c.campaign_id))}
+    # Matching funds are booked as gifts to the campaign but reported as matched, not as raised.
+    for cid, net, n, gross in session.execute(
+            select(Gift.campaign_id, func.sum(Gift.amount_minor), func.count().filter(Gift.entry_type == EntryType.GIFT),
+                   func.coalesce(func.sum(Gift.amount_minor).filter(Gift.entry_type == EntryType.GIFT), 0))
+            .where(Gift.source == MATCH_SOURCE, Gift.campaign_id.is_not(None),  # type: ignore[union-attr]
+                   _in_year(Gift.received_on, year))
+            .group_by(Gift.campaign_id)):
+        row = money.setdefault(int(cid), [0, 0, 0])
+        row[0] -= int(net)
+        row[1] -= int(n)
+        row[2] -= int(gross)
     matched = dict(session.execute(
         select(MatchPool.campaign_id, func.sum(MatchAllocation.amount_minor))
         .join(MatchPool, MatchPool.id == MatchAllocation.pool_id)
@@ -83,21 +97,14 @@ def campaign_results(session: Session, year: int | None = None, roll_up: bool = 
     code_costs = dict(session.execute(
         select(SourceCode.campaign_id, func.sum(SourceCode.cost_minor)).group_by(SourceCode.campaign_id)).all())
 
-    reversed_ids = reversed_gift_ids()
-    ranked = (select(Gift.donor_id, Gift.campaign_id, Gift.received_on,
-                     func.row_number().over(partition_by=Gift.donor_id,
-                                            order_by=(Gift.received_on, Gift.id)).label("rn"))
-              .where(Gift.entry_type == EntryType.GIFT, Gift.donor_id.is_not(None),  # type: ignore[union-attr]
-                     Gift.source != MATCH_SOURCE, Gift.id.not_in(reversed_ids))  # type: ignore[union-attr]
-              .subquery())
-    later = aliased(Gift)
-    gave_next_year = exists().where(
-        later.donor_id == ranked.c.donor_id, later.entry_type == EntryType.GIFT, later.id.not_in(reversed_ids),  # type: ignore[union-attr]
-        func.extract("year", later.received_on) == func.extract("year", ranked.c.received_on) + 1)
-    acquired = {cid: (int(n), int(kept or 0)) for cid, n, kept in session.execute(
-        select(ranked.c.campaign_id, func.count(), func.sum(case((gave_next_year, 1), else_=0)))
-        .where(ranked.c.rn == 1, ranked.c.campaign_id.is_not(None), _in_year(ranked.c.received_on, year))
-        .group_by(ranked.c.campaign_id))}
+    gy = GrowthYear.__table__  # type: ignore[attr-defined]
+    acquired: dict[int, list[int]] = {}
+    for cid, metric, n in session.execute(
+            select(gy.c.part, gy.c.metric, func.sum(gy.c.value))
+            .where(gy.c.metric.in_([m.NEW_BY_CAMPAIGN, m.NEW_BY_CAMPAIGN_KEPT]), gy.c.part != 0,
+                   gy.c.year == year if year else True)
+            .group_by(gy.c.part, gy.c.metric)):
+        acquired.setdefault(int(cid), [0, 0])[0 if metric == m.NEW_BY_CAMPAIGN else 1] = int(n)
 
     def fixed_cost(c: Campaign) -> int:
         if year is None or c.starts_on is None or c.starts_on.year == year:
@@ -106,8 +113,8 @@ def campaign_results(session: Session, year: int | None = None, roll_up: bool = 
 
     own = {}
     for c in campaigns:
-        net, n, gross = money.get(c.id, (0, 0, 0))
-        new, kept = acquired.get(c.id, (0, 0))
+        net, n, gross = money.get(c.id, (0, 0, 0))  # type: ignore[arg-type]
+        new, kept = acquired.get(c.id, (0, 0))  # type: ignore[arg-type]
         own[c.id] = CampaignResult(
             c.code, c.name, c.kind, by_id[c.parent_id].code if c.parent_id in by_id else None, net,
             int(matched.get(c.id, 0) or 0), fixed_cost(c) + int(cost_lines.get(c.id, 0) or 0), n, gross, new, kept,
@@ -142,8 +149,9 @@ class CostRatio:
 def fundraising_cost_ratio(session: Session, year: int) -> CostRatio:
     results = campaign_results(session, year, roll_up=False)
     cost = sum(r.cost_minor for r in results)
-    income = session.execute(select(func.coalesce(func.sum(Gift.amount_minor), 0))
-                             .where(_in_year(Gift.received_on, year))).scalar_one()
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]
+    income = session.execute(select(func.coalesce(func.sum(im.c.amount_minor), 0))
+                             .where(im.c.year == year)).scalar_one()
     return CostRatio(year, cost, int(income))
 
 

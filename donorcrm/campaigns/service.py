@@ -31,9 +31,10 @@ from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import reversed_gift_ids
+from donorcrm.gifts.summary import MATCHING_FUNDS_SOURCE
 from donorcrm.money import Money
 
-MATCH_SOURCE = "match_pool"
+MATCH_SOURCE = MATCHING_FUNDS_SOURCE  # matching funds are booked as the funder's gifts under this source
 
 
 # --- campaigns, source codes, costs ------------------------------------------------------------

@@ -230,7 +230,7 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
             writer.insert(chunk)
             summary.apply(session, [
                 summary.LedgerChange(r.donor_id, r.amount_minor, r.received_on, r.category, r.currency,
-                                     r.fund_id, r.campaign_id) for r in chunk
+                                     r.fund_id, r.campaign_id, source=r.source) for r in chunk
             ])
             written += len(chunk)
         if progress is not None:

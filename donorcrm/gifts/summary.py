@@ -1,9 +1,10 @@
 """Ledger summaries kept current by the gift services, so reports never scan millions of gift rows.
 
-- `donor_year`: per donor, year and currency the donor's non-reversed gifts (amount, count, first date).
-  A reversal takes its gift out of the year the gift was received in: a refunded donor did not give.
-- `income_month`: net ledger per month, income category, fund, campaign and currency (reversals count
-  in the month they were booked, as in the books). Fund and campaign 0 mean "none".
+- `donor_year`: per donor, year and currency the donor's non-reversed gifts (amount, count, first date
+  and the campaign of that first gift). A reversal takes its gift out of the year the gift was received
+  in: a refunded donor did not give.
+- `income_month`: net and gross ledger per month, income category, fund, campaign and currency
+  (reversals count in the month they were booked, as in the books). Fund and campaign 0 mean "none".
 - `income_day`: net ledger per day and currency, for year-to-date figures.
 - `growth_year`: the additive yearly counters of `donorcrm.reports.metrics.contributions`, adjusted by
   the difference each change makes to a donor's history.
@@ -31,6 +32,8 @@ from donorcrm.gifts.models import Gift
 from donorcrm.reports.metrics import History, YearTotal, delta
 
 LOCK_CLASS = 5001  # pg_advisory_xact_lock(LOCK_CLASS, 0): the ledger summaries' writer lock
+# Matching funds are booked as the funder's gifts to a campaign; they recruit nobody.
+MATCHING_FUNDS_SOURCE = "match_pool"
 
 
 class DonorYear(SQLModel, table=True):
@@ -45,6 +48,7 @@ class DonorYear(SQLModel, table=True):
     amount_minor: int = Field(sa_type=BigInteger, nullable=False)
     gifts: int = Field(nullable=False)
     first_on: dt.date = Field(nullable=False)
+    first_campaign_id: int | None = Field(default=None, sa_type=Integer)  # no foreign key, as donor_id
 
 
 class IncomeMonth(SQLModel, table=True):
@@ -59,6 +63,7 @@ class IncomeMonth(SQLModel, table=True):
     amount_minor: int = Field(sa_type=BigInteger, nullable=False)
     gifts: int = Field(nullable=False)  # gift rows booked
     reversals: int = Field(nullable=False)  # reversal rows booked
+    gross_minor: int = Field(default=0, sa_type=BigInteger, nullable=False)  # the gift rows' amounts alone
 
 
 class IncomeDay(SQLModel, table=True):
@@ -96,6 +101,12 @@ class LedgerChange:
     campaign_id: int | None = None
     # For a reversal: the date of the gift it undoes (donor_year uses the gift's year).
     reverses_on: dt.date | None = None
+    source: str = ""
+
+    @property
+    def acquiring_campaign_id(self) -> int | None:
+        """The campaign this row credits with the donor if it is their first gift."""
+        return None if self.source == MATCHING_FUNDS_SOURCE else self.campaign_id
 
 
 def _upsert(session: Session, table: object, rows: list[dict[str, object]], keys: Sequence[str],
@@ -133,23 +144,31 @@ def _load(session: Session, donor_ids: Iterable[int]) -> Histories:
     t = DonorYear.__table__  # type: ignore[attr-defined]
     for i in range(0, len(ids), 5000):
         rows = session.connection().execute(
-            select(t.c.donor_id, t.c.currency, t.c.year, t.c.amount_minor, t.c.gifts, t.c.first_on)
+            select(t.c.donor_id, t.c.currency, t.c.year, t.c.amount_minor, t.c.gifts, t.c.first_on,
+                   t.c.first_campaign_id)
             .where(t.c.donor_id.in_(ids[i : i + 5000]))
         )
-        for d, cur, y, amount, gifts, first_on in rows:
-            out[(d, cur)][y] = YearTotal(int(amount), int(gifts), first_on)
+        for d, cur, y, amount, gifts, first_on, campaign in rows:
+            out[(d, cur)][y] = YearTotal(int(amount), int(gifts), first_on, campaign)
     return out
 
 
-def _first_gift_on(session: Session, donor_id: int, year: int, currency: str) -> dt.date | None:
+def _acquiring_campaign():  # type: ignore[no-untyped-def]
+    """LedgerChange.acquiring_campaign_id in SQL."""
+    return case((Gift.source == MATCHING_FUNDS_SOURCE, None), else_=Gift.campaign_id)
+
+
+def _first_gift(session: Session, donor_id: int, year: int, currency: str) -> tuple[dt.date, int | None] | None:
+    """Date and acquiring campaign of a donor's first unreversed gift in a year (earliest booked first)."""
     rev = aliased(Gift)
-    return session.execute(
-        select(func.min(Gift.received_on)).where(
+    row = session.execute(
+        select(Gift.received_on, _acquiring_campaign()).where(
             Gift.donor_id == donor_id, Gift.currency == currency, Gift.entry_type == EntryType.GIFT,
             Gift.received_on >= dt.date(year, 1, 1), Gift.received_on < dt.date(year + 1, 1, 1),
             ~exists().where(rev.reverses_gift_id == Gift.id),
-        )
-    ).scalar_one_or_none()
+        ).order_by(Gift.received_on, Gift.id).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def _write(session: Session, before: Histories, after: Histories) -> None:
@@ -169,7 +188,7 @@ def _write(session: Session, before: Histories, after: Histories) -> None:
             elif old.get(y) != new[y]:
                 upserts.append({"donor_id": donor_id, "year": y, "currency": currency,
                                 "amount_minor": new[y].amount_minor, "gifts": new[y].gifts,
-                                "first_on": new[y].first_on})
+                                "first_on": new[y].first_on, "first_campaign_id": new[y].first_campaign_id})
         kept: History = {y: v for y, v in new.items() if v.gifts > 0}
         for (y, metric, part), v in delta(old, kept).items():
             growth[(y, currency, metric, part)] += v
@@ -177,7 +196,7 @@ def _write(session: Session, before: Histories, after: Histories) -> None:
         session.connection().execute(
             delete(t).where(t.c.donor_id == donor_id, t.c.currency == currency, t.c.year == y))
     _upsert(session, t, upserts, ("donor_id", "year", "currency"),
-            replace=("amount_minor", "gifts", "first_on"))
+            replace=("amount_minor", "gifts", "first_on", "first_campaign_id"))
     _upsert(session, GrowthYear.__table__, [  # type: ignore[attr-defined]
         {"year": y, "currency": c, "metric": m, "part": p, "value": v}
         for (y, c, m, p), v in sorted(growth.items()) if v
@@ -196,15 +215,17 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
                 ch.currency)
         income[(*base, "amount_minor")] += ch.amount_minor
         income[(*base, "gifts" if ch.amount_minor > 0 else "reversals")] += 1
+        if ch.amount_minor > 0:
+            income[(*base, "gross_minor")] += ch.amount_minor
     rows: dict[tuple[object, ...], dict[str, object]] = {}
     for (y, m, cat, fund, camp, cur, field), v in sorted(income.items()):
         row = rows.setdefault((y, m, cat, fund, camp, cur), {
             "year": y, "month": m, "category": cat, "fund_id": fund, "campaign_id": camp, "currency": cur,
-            "amount_minor": 0, "gifts": 0, "reversals": 0})
+            "amount_minor": 0, "gifts": 0, "reversals": 0, "gross_minor": 0})
         row[field] = v
     _upsert(session, IncomeMonth.__table__, list(rows.values()),  # type: ignore[attr-defined]
             ("year", "month", "category", "fund_id", "campaign_id", "currency"),
-            add=("amount_minor", "gifts", "reversals"))
+            add=("amount_minor", "gifts", "reversals", "gross_minor"))
     days: dict[tuple[dt.date, str], dict[str, object]] = {}
     for ch in changes:
         row = days.setdefault((ch.received_on, ch.currency), {
@@ -217,35 +238,47 @@ def apply(session: Session, changes: Iterable[LedgerChange]) -> None:
     _apply_donors(session, [ch for ch in changes if ch.donor_id is not None])
 
 
-def _apply_donors(session: Session, donor_changes: list[LedgerChange]) -> None:
-    if not donor_changes:
+def _apply_donors(session: Session, donor_changes: list[LedgerChange],
+                  recheck_first: Iterable[tuple[int, str, int]] = ()) -> None:
+    recheck = set(recheck_first)
+    if not donor_changes and not recheck:
         return
-    donor_ids = {ch.donor_id for ch in donor_changes if ch.donor_id is not None}
+    donor_ids = {ch.donor_id for ch in donor_changes if ch.donor_id is not None} | {d for d, _, _ in recheck}
     before = _load(session, donor_ids)
     after: Histories = {k: dict(v) for k, v in before.items()}
-    recheck: set[tuple[int, str, int]] = set()
+    recheck = {k for k in recheck if k[2] in after.get((k[0], k[1]), {})}
     for ch in donor_changes:
         assert ch.donor_id is not None
         on = ch.reverses_on or ch.received_on
         hist = after.setdefault((ch.donor_id, ch.currency), {})
         was = hist.get(on.year)
         if ch.amount_minor > 0:
-            first = on if was is None or was.first_on is None else min(was.first_on, on)
+            # Rows arrive in booking order, so on an equal date the earlier-booked first gift stays first.
+            if was is None or was.first_on is None or on < was.first_on:
+                first, campaign = on, ch.acquiring_campaign_id
+            else:
+                first, campaign = was.first_on, was.first_campaign_id
             hist[on.year] = YearTotal((was.amount_minor if was else 0) + ch.amount_minor,
-                                      (was.gifts if was else 0) + 1, first)
+                                      (was.gifts if was else 0) + 1, first, campaign)
         else:
             if was is None:  # a reversal of a gift the summary never saw: nothing to take out
                 continue
-            hist[on.year] = YearTotal(was.amount_minor + ch.amount_minor, was.gifts - 1, was.first_on)
+            hist[on.year] = YearTotal(was.amount_minor + ch.amount_minor, was.gifts - 1, was.first_on,
+                                      was.first_campaign_id)
             if was.first_on == on:
                 recheck.add((ch.donor_id, ch.currency, on.year))
     session.flush()
-    for donor_id, currency, year in recheck:
-        t = after[(donor_id, currency)][year]
-        if t.gifts > 0:
-            first_on = _first_gift_on(session, donor_id, year, currency)
-            after[(donor_id, currency)][year] = YearTotal(t.amount_minor, t.gifts, first_on or t.first_on)
+    _recheck_first_gifts(session, after, recheck)
     _write(session, before, after)
+
+
+def _recheck_first_gifts(session: Session, histories: Histories, keys: Iterable[tuple[int, str, int]]) -> None:
+    for donor_id, currency, year in keys:
+        t = histories[(donor_id, currency)][year]
+        if t.gifts > 0:
+            first = _first_gift(session, donor_id, year, currency)
+            if first is not None:
+                histories[(donor_id, currency)][year] = YearTotal(t.amount_minor, t.gifts, *first)
 
 
 def relink(session: Session, gift: Gift, *, donor_id_before: int | None, fund_id_before: int | None,
@@ -259,25 +292,31 @@ def relink(session: Session, gift: Gift, *, donor_id_before: int | None, fund_id
     base = {"year": y, "month": m, "category": gift.category, "currency": gift.currency, "reversals": 0}
     _upsert(session, IncomeMonth.__table__, [  # type: ignore[attr-defined]
         {**base, "fund_id": fund_id_before or 0, "campaign_id": campaign_id_before or 0, "amount_minor": -a,
-         "gifts": -1},
-        {**base, "fund_id": gift.fund_id or 0, "campaign_id": gift.campaign_id or 0, "amount_minor": a, "gifts": 1},
-    ], ("year", "month", "category", "fund_id", "campaign_id", "currency"), add=("amount_minor", "gifts", "reversals"))
+         "gifts": -1, "gross_minor": -a},
+        {**base, "fund_id": gift.fund_id or 0, "campaign_id": gift.campaign_id or 0, "amount_minor": a, "gifts": 1,
+         "gross_minor": a},
+    ], ("year", "month", "category", "fund_id", "campaign_id", "currency"),
+        add=("amount_minor", "gifts", "reversals", "gross_minor"))
     im = IncomeMonth.__table__  # type: ignore[attr-defined]
     session.connection().execute(delete(im).where(
         im.c.year == y, im.c.month == m, im.c.category == gift.category, im.c.currency == gift.currency,
         im.c.fund_id == (fund_id_before or 0), im.c.campaign_id == (campaign_id_before or 0),
         im.c.gifts == 0, im.c.reversals == 0))
+    moves = []
     if donor_id_before != gift.donor_id:
         moves = [LedgerChange(donor_id_before, -a, gift.received_on, gift.category, gift.currency,
-                              reverses_on=gift.received_on),
-                 LedgerChange(gift.donor_id, a, gift.received_on, gift.category, gift.currency)]
-        _apply_donors(session, [ch for ch in moves if ch.donor_id is not None])
+                              reverses_on=gift.received_on, source=gift.source),
+                 LedgerChange(gift.donor_id, a, gift.received_on, gift.category, gift.currency,
+                              campaign_id=gift.campaign_id, source=gift.source)]
+    # The gift may be its donor's first of the year, whose campaign the acquisition figures use.
+    recheck = [(gift.donor_id, gift.currency, y)] if gift.donor_id is not None else []
+    _apply_donors(session, [ch for ch in moves if ch.donor_id is not None], recheck)
 
 
 def change_of(gift: Gift, reverses_on: dt.date | None = None) -> LedgerChange:
     return LedgerChange(donor_id=gift.donor_id, amount_minor=gift.amount_minor, received_on=gift.received_on,
                         category=gift.category, currency=gift.currency, fund_id=gift.fund_id,
-                        campaign_id=gift.campaign_id, reverses_on=reverses_on)
+                        campaign_id=gift.campaign_id, reverses_on=reverses_on, source=gift.source)
 
 
 def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
@@ -285,6 +324,7 @@ def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
     _lock_summaries(session)
     before = _load(session, (survivor_id, duplicate_id))
     after: Histories = {}
+    ties: list[tuple[int, str, int]] = []
     for (_donor_id, currency), hist in before.items():
         target = after.setdefault((survivor_id, currency), {})
         for y, t in hist.items():
@@ -292,10 +332,14 @@ def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
             if cur is None:
                 target[y] = t
             else:
-                firsts = [d for d in (cur.first_on, t.first_on) if d is not None]
-                target[y] = YearTotal(cur.amount_minor + t.amount_minor, cur.gifts + t.gifts,
-                                      min(firsts) if firsts else None)
+                first = min((x for x in (cur, t) if x.first_on is not None), key=lambda x: x.first_on,  # type: ignore[arg-type,return-value]
+                            default=cur)
+                target[y] = YearTotal(cur.amount_minor + t.amount_minor, cur.gifts + t.gifts, first.first_on,
+                                      first.first_campaign_id)
+                if cur.first_on == t.first_on:
+                    ties.append((survivor_id, currency, y))  # which came first is in the ledger
         after.setdefault((duplicate_id, currency), {})
+    _recheck_first_gifts(session, after, ties)
     _write(session, before, after)
 
 
@@ -316,13 +360,24 @@ def donor_year_select():  # type: ignore[no-untyped-def]
     """SELECT of donor_year's rows computed from the gift table."""
     rev = aliased(Gift)
     y = year_of(Gift.received_on)
-    return (
+    totals = (
         select(Gift.donor_id, y.label("year"), Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
                func.count().label("gifts"), func.min(Gift.received_on).label("first_on"))
         .where(Gift.donor_id.is_not(None), Gift.entry_type == EntryType.GIFT,  # type: ignore[union-attr]
                ~exists().where(rev.reverses_gift_id == Gift.id))
         .group_by(Gift.donor_id, y, Gift.currency)
+    ).subquery("totals")
+    first = aliased(Gift)
+    rev2 = aliased(Gift)
+    first_campaign = (
+        select(case((first.source == MATCHING_FUNDS_SOURCE, None), else_=first.campaign_id))
+        .where(first.donor_id == totals.c.donor_id, first.received_on == totals.c.first_on,
+               first.currency == totals.c.currency, first.entry_type == EntryType.GIFT,
+               ~exists().where(rev2.reverses_gift_id == first.id))
+        .order_by(first.id).limit(1).scalar_subquery()
     )
+    return select(totals.c.donor_id, totals.c.year, totals.c.currency, totals.c.amount_minor, totals.c.gifts,
+                  totals.c.first_on, first_campaign.label("first_campaign_id"))
 
 
 def income_month_select():  # type: ignore[no-untyped-def]
@@ -333,7 +388,8 @@ def income_month_select():  # type: ignore[no-untyped-def]
         select(y.label("year"), m.label("month"), Gift.category, fund.label("fund_id"), camp.label("campaign_id"),
                Gift.currency, func.sum(Gift.amount_minor).label("amount_minor"),
                func.sum(case((is_gift, 1), else_=0)).label("gifts"),
-               func.sum(case((is_gift, 0), else_=1)).label("reversals"))
+               func.sum(case((is_gift, 0), else_=1)).label("reversals"),
+               func.sum(case((is_gift, Gift.amount_minor), else_=0)).label("gross_minor"))
         .group_by(y, m, Gift.category, fund, camp, Gift.currency)
     )
 
@@ -377,10 +433,11 @@ def rebuild(session: Session) -> None:
     conn.execute(idy.insert().from_select(["day", "currency", "amount_minor", "gifts", "reversals"],
                                           income_day_select()))
     conn.execute(dy.insert().from_select(
-        ["donor_id", "year", "currency", "amount_minor", "gifts", "first_on"], donor_year_select()))
+        ["donor_id", "year", "currency", "amount_minor", "gifts", "first_on", "first_campaign_id"],
+        donor_year_select()))
     conn.execute(im.insert().from_select(
-        ["year", "month", "category", "fund_id", "campaign_id", "currency", "amount_minor", "gifts", "reversals"],
-        income_month_select()))
+        ["year", "month", "category", "fund_id", "campaign_id", "currency", "amount_minor", "gifts", "reversals",
+         "gross_minor"], income_month_select()))
     rows = [{"year": y, "currency": c, "metric": m, "part": p, "value": v}
             for (y, c, m, p), v in growth_counters_sql(session).items() if v]
     if rows:

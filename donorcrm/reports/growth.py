@@ -27,7 +27,7 @@ def growth_counters_sql(session: Session) -> Counter[CounterKey]:
     dy = DonorYear.__table__  # type: ignore[attr-defined]
     part = (dy.c.donor_id, dy.c.currency)
     w = select(
-        dy.c.currency, dy.c.year, dy.c.amount_minor.label("amt"), dy.c.first_on,
+        dy.c.currency, dy.c.year, dy.c.amount_minor.label("amt"), dy.c.first_on, dy.c.first_campaign_id,
         func.min(dy.c.year).over(partition_by=part).label("first_year"),
         func.lag(dy.c.year).over(partition_by=part, order_by=dy.c.year).label("prev_year"),
         func.lag(dy.c.amount_minor).over(partition_by=part, order_by=dy.c.year).label("prev_amt"),
@@ -73,6 +73,13 @@ def growth_counters_sql(session: Session) -> Counter[CounterKey]:
     stmt = select(w.c.year, w.c.currency, month, func.count()).where(is_new).group_by(w.c.year, w.c.currency, month)
     for y, cur, mo, n in session.execute(stmt):
         out[(int(y), cur, m.NEW_BY_MONTH, int(mo))] += int(n)
+    campaign = func.coalesce(w.c.first_campaign_id, 0)
+    stmt = (select(w.c.year, w.c.currency, campaign, func.count(),
+                   func.coalesce(func.sum(case((w.c.next_year == w.c.year + 1, 1), else_=0)), 0))
+            .where(is_new).group_by(w.c.year, w.c.currency, campaign))
+    for y, cur, camp, n, kept in session.execute(stmt):
+        out[(int(y), cur, m.NEW_BY_CAMPAIGN, int(camp))] += int(n)
+        out[(int(y), cur, m.NEW_BY_CAMPAIGN_KEPT, int(camp))] += int(kept)
     return Counter({k: v for k, v in out.items() if v})
 
 

@@ -22,6 +22,8 @@ class YearTotal:
     amount_minor: int
     gifts: int = 1
     first_on: dt.date | None = None  # date of the first such gift in that year
+    # Campaign of that first gift (None: no campaign, or matching funds, which acquire nobody).
+    first_campaign_id: int | None = None
 
 
 History = Mapping[int, YearTotal]
@@ -48,11 +50,13 @@ LAPSED = "lapsed_donors"  # gave in Y-1, not in Y
 LAPSED_AMOUNT = "lapsed_amount"  # their money in Y-1
 COHORT_DONORS = "cohort_donors"  # part = first-gift year
 COHORT_AMOUNT = "cohort_amount"
+NEW_BY_CAMPAIGN = "new_by_campaign"  # part = campaign of the first-ever gift (0: none)
+NEW_BY_CAMPAIGN_KEPT = "new_by_campaign_kept"  # of those, gave again the next calendar year
 
 COUNTERS = (
     DONORS, AMOUNT, NEW, NEW_AMOUNT, NEW_BY_MONTH, RETAINED, RETAINED_AMOUNT, RETAINED_PREV_AMOUNT, UPGRADED,
     UPGRADE_INCREASE, DOWNGRADED, DOWNGRADE_DECREASE, NEW_RETAINED, REPEAT_RETAINED, RECAPTURED,
-    RECAPTURED_AMOUNT, LAPSED, LAPSED_AMOUNT, COHORT_DONORS, COHORT_AMOUNT,
+    RECAPTURED_AMOUNT, LAPSED, LAPSED_AMOUNT, COHORT_DONORS, COHORT_AMOUNT, NEW_BY_CAMPAIGN, NEW_BY_CAMPAIGN_KEPT,
 )
 
 
@@ -80,6 +84,10 @@ def contributions(history: History) -> Counter[Key]:
             first_on = history[y].first_on
             if first_on is not None:
                 out[(y, NEW_BY_MONTH, first_on.month)] += 1
+            campaign = history[y].first_campaign_id or 0
+            out[(y, NEW_BY_CAMPAIGN, campaign)] += 1
+            if y + 1 in active:
+                out[(y, NEW_BY_CAMPAIGN_KEPT, campaign)] += 1
         elif y - 1 in active:
             prev = history[y - 1].amount_minor
             out[(y, RETAINED, 0)] += 1

@@ -4,7 +4,7 @@ import datetime as dt
 import random
 
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlmodel import Session
 
 from donorcrm import migrate
@@ -29,12 +29,16 @@ def test_upgrade_backfills_the_summaries_from_an_existing_ledger(empty_database_
     rnd = random.Random(3)
     now = utcnow()
     with engine.begin() as conn:
+        for code in ("A", "B", "C"):  # campaigns, so first gifts credit an acquiring campaign
+            conn.execute(text("INSERT INTO campaign (code, name, kind, cost_minor, currency, created_at)"
+                              " VALUES (:c, :c, 'appeal', 0, 'EUR', :now)"), {"c": code, "now": now})
         conn.execute(insert(Donor), [{"kind": "person", "last_name": f"D{i}", "language": "nl", "country": "NL",
                                       "status": "active", "created_at": now, "updated_at": now} for i in range(20)])
         rows = [{"donor_id": rnd.choice([None, *range(1, 21)]), "entry_type": "gift", "amount_minor": rnd.randint(1, 9999),
                  "currency": "EUR", "received_on": dt.date(rnd.randint(2018, 2022), rnd.randint(1, 12), 5),
                  "channel": "ideal", "category": rnd.choice(["company", "individual_one_off"]),
-                 "fund_id": None, "campaign_id": None, "source": "import", "created_at": now, "created_by": "t"}
+                 "fund_id": None, "campaign_id": rnd.choice([None, 1, 2, 3]),
+                 "source": rnd.choice(["import", "import", "match_pool"]), "created_at": now, "created_by": "t"}
                 for _ in range(150)]
         conn.execute(insert(Gift), rows)
         for gid in (3, 7, 11):
@@ -53,5 +57,6 @@ def test_upgrade_backfills_the_summaries_from_an_existing_ledger(empty_database_
                 tuple(r) for r in s.execute(income_day_select()).all())
             stored = growth.stored_counters(s)
             assert stored and stored == growth.growth_counters_sql(s)
+            assert len({k[3] for k in stored if k[2] == "new_by_campaign"} - {0}) >= 2  # campaigns credited
     finally:
         engine.dispose()

@@ -11,7 +11,9 @@ from sqlmodel import Session
 from donorcrm.donors.service import merge_donors
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import GiftRow, record_gifts_bulk, reverse_gift
+from donorcrm.campaigns.models import Campaign
 from donorcrm.gifts.summary import (
+    MATCHING_FUNDS_SOURCE,
     DonorYear,
     IncomeDay,
     IncomeMonth,
@@ -30,15 +32,23 @@ CATEGORIES = ["individual_one_off", "individual_recurring", "company", "lottery"
 def _random_ledger(session: Session, seed: int) -> list[int]:
     rnd = random.Random(seed)
     donors = [f.donor(session).id for _ in range(12)]
+    campaigns = [None, None]
+    for code in ("SUM", "WIN"):
+        c = Campaign(code=f"{code}{seed}", name=code)
+        session.add(c)
+        session.flush()
+        campaigns.append(c.id)
     gifts: list[int] = []
+    days = [dt.date(rnd.randint(2017, 2022), rnd.randint(1, 12), rnd.randint(1, 28)) for _ in range(20)]
     for _i in range(60):
-        on = dt.date(rnd.randint(2017, 2022), rnd.randint(1, 12), rnd.randint(1, 28))
+        on = rnd.choice(days)  # few days, so first gifts often share their date
         g = f.gift(session, rnd.choice(donors + [None]), rnd.randint(1, 50_000), on=on,
-                   category=rnd.choice(CATEGORIES))
+                   category=rnd.choice(CATEGORIES), campaign_id=rnd.choice(campaigns),
+                   source=rnd.choice(["manual", "manual", MATCHING_FUNDS_SOURCE]))
         gifts.append(g.id)
-    rows = [GiftRow(rnd.choice(donors), rnd.randint(100, 9_000),
-                    dt.date(rnd.randint(2017, 2022), rnd.randint(1, 12), rnd.randint(1, 28)),
-                    "sepa_dd", rnd.choice(CATEGORIES), fund_id=None, external_ref=f"s{seed}-{i}")
+    rows = [GiftRow(rnd.choice(donors), rnd.randint(100, 9_000), rnd.choice(days),
+                    "sepa_dd", rnd.choice(CATEGORIES), fund_id=None, campaign_id=rnd.choice(campaigns),
+                    external_ref=f"s{seed}-{i}")
             for i in range(80)]
     record_gifts_bulk(session, rows, chunk_size=25)
     gifts += list(session.execute(select(Gift.id).where(Gift.source == "bulk")).scalars())
@@ -54,14 +64,17 @@ def _histories_from_ledger(session: Session) -> dict[int, dict[int, m.YearTotal]
     """Per-donor yearly totals computed in Python straight from the gift rows (test reference only)."""
     reversed_ids = set(session.execute(select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))).scalars())
     acc: dict[int, dict[int, list]] = defaultdict(dict)
-    for g in session.execute(select(Gift).where(Gift.entry_type == "gift", Gift.donor_id.is_not(None))).scalars():
+    for g in session.execute(select(Gift).where(Gift.entry_type == "gift", Gift.donor_id.is_not(None))
+                             .order_by(Gift.id)).scalars():
         if g.id in reversed_ids or g.currency != "EUR":
             continue
-        cur = acc[g.donor_id].setdefault(g.received_on.year, [0, 0, g.received_on])
+        campaign = None if g.source == MATCHING_FUNDS_SOURCE else g.campaign_id
+        cur = acc[g.donor_id].setdefault(g.received_on.year, [0, 0, g.received_on, campaign])
         cur[0] += g.amount_minor
         cur[1] += 1
-        cur[2] = min(cur[2], g.received_on)
-    return {d: {y: m.YearTotal(a, n, first) for y, (a, n, first) in h.items()} for d, h in acc.items()}
+        if g.received_on < cur[2]:  # the earliest date, and on that date the earliest booked
+            cur[2], cur[3] = g.received_on, campaign
+    return {d: {y: m.YearTotal(*t) for y, t in h.items()} for d, h in acc.items()}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

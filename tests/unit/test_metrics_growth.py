@@ -103,3 +103,12 @@ def test_lifetime_value_is_undefined_without_churn_or_data() -> None:
     assert m.lifetime_value(Fraction(100), Fraction(1)) is None
     assert m.lifetime_value(None, Fraction(1, 2)) is None
     assert m.lifetime_value(Fraction(100), Fraction(1, 2)) == 200
+
+
+def test_the_campaign_of_the_first_gift_acquires_the_donor_and_keeps_them_if_they_give_next_year() -> None:
+    kept = {2020: m.YearTotal(5_000, first_campaign_id=7), 2021: m.YearTotal(2_000, first_campaign_id=9)}
+    lost = {2020: m.YearTotal(5_000, first_campaign_id=7), 2022: m.YearTotal(1_000)}
+    unknown = {2021: m.YearTotal(100)}
+    c = m.counters([kept, lost, unknown])
+    assert c[(2020, m.NEW_BY_CAMPAIGN, 7)] == 2 and c[(2020, m.NEW_BY_CAMPAIGN_KEPT, 7)] == 1
+    assert c[(2021, m.NEW_BY_CAMPAIGN, 0)] == 1 and (2021, m.NEW_BY_CAMPAIGN, 9) not in c
