@@ -130,6 +130,42 @@ def build(url: str, n_donors: int, generator: str = "demo") -> None:
     engine.dispose()
 
 
+def other_pages(s: Session, year: int, today: dt.date) -> list[tuple[str, Callable[[], object], str]]:
+    """The report functions behind the other admin pages (campaigns, legacies, grants, receipts,
+    reconciliation, recurring), each against a plain aggregate over the table it summarises."""
+    from donorcrm.banking import reports as banking
+    from donorcrm.bequests import reports as bequests
+    from donorcrm.campaigns import reports as campaigns
+    from donorcrm.grants import reports as grants
+    from donorcrm.receipts import reports as receipts
+    from donorcrm.reports import operations
+    from donorcrm.sepa import mandates
+
+    y0, y1 = f"'{year}-01-01'", f"'{year + 1}-01-01'"
+    return [
+        ("campaigns_all_years", lambda: campaigns.campaign_results(s),
+         "SELECT campaign_id, SUM(amount_minor), COUNT(*) FROM gift WHERE campaign_id IS NOT NULL GROUP BY campaign_id"),
+        ("campaigns_year", lambda: (campaigns.campaign_results(s, year), campaigns.fundraising_cost_ratio(s, year)),
+         f"SELECT campaign_id, SUM(amount_minor), COUNT(*) FROM gift WHERE received_on >= {y0}"
+         f" AND received_on < {y1} GROUP BY campaign_id"),
+        ("bequests_page", lambda: (bequests.pipeline_by_stage(s), bequests.forecast_rows(s, today),
+                                   bequests.recognised_vs_received(s, year)),
+         "SELECT bequest_id, SUM(amount_minor) FROM gift WHERE bequest_id IS NOT NULL GROUP BY bequest_id"),
+        ("grants_page", lambda: (grants.grant_rows(s), grants.grants_by_stage(s), grants.funder_rows(s),
+                                 grants.restricted_fund_rows(s)),
+         "SELECT grant_id, SUM(amount_minor) FROM gift WHERE grant_id IS NOT NULL GROUP BY grant_id"),
+        ("receipts_page", lambda: (receipts.runs(s), receipts.year_summary(s, year - 1),
+                                   receipts.correction_queue(s, year - 1)),
+         f"SELECT jurisdiction, COUNT(*), SUM(total_minor) FROM receipt WHERE year = {year - 1} GROUP BY jurisdiction"),
+        ("recurring_page", lambda: (operations.recent_runs(s), mandates.expiring(s, today),
+                                    operations.returns_by_reason(s, today - dt.timedelta(days=90))),
+         "SELECT status, COUNT(*) FROM sepa_mandate GROUP BY status"),
+        ("reconciliation_page", lambda: (banking.statements(s), banking.summary(s), banking.suspense(s)),
+         "SELECT status, COUNT(*), SUM(amount_minor) FROM bank_line GROUP BY status"),
+        ("jobs_page", lambda: operations.job_runs(s), "SELECT outcome, COUNT(*) FROM job_run GROUP BY outcome"),
+    ]
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -191,6 +227,7 @@ def main() -> None:
             ("recurring_by_status", lambda: recurring.commitments_by_status(s),
              "SELECT status, COUNT(*), SUM(amount_minor) FROM commitment GROUP BY status"),
         ]
+        cases += other_pages(s, year, today)
         results = []
         for name, fn, baseline_sql in cases:
             fn()  # warm caches the same way for both

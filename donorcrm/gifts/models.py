@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from donorcrm.db import UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class Gift(SQLModel, table=True):
         Index("ix_gift_fund", "fund_id"),
         Index("ix_gift_commitment", "commitment_id"),
         Index("ix_gift_grant", "grant_id"),  # created by the grants migration 0701
+        # Legacy reports sum the few bequest gifts of a ledger of millions (bequests migration 0601).
+        Index("ix_gift_bequest", "bequest_id", sqlite_where=text("bequest_id IS NOT NULL"),
+              postgresql_where=text("bequest_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
