@@ -86,11 +86,12 @@ def campaign_results(session: Session, year: int | None = None, roll_up: bool = 
         row[0] -= int(net)
         row[1] -= int(n)
         row[2] -= int(gross)
+    # Allocations drive (a correlated check per allocation), not the year's gifts.
+    matched_gift = select(Gift.id).where(Gift.id == MatchAllocation.gift_id, _in_year(Gift.received_on, year))
     matched = dict(session.execute(
         select(MatchPool.campaign_id, func.sum(MatchAllocation.amount_minor))
         .join(MatchPool, MatchPool.id == MatchAllocation.pool_id)
-        .join(Gift, Gift.id == MatchAllocation.gift_id)
-        .where(_in_year(Gift.received_on, year)).group_by(MatchPool.campaign_id)).all())
+        .where(matched_gift.exists()).group_by(MatchPool.campaign_id)).all())
     cost_lines = dict(session.execute(
         select(CampaignCost.campaign_id, func.sum(CampaignCost.amount_minor))
         .where(_in_year(CampaignCost.incurred_on, year)).group_by(CampaignCost.campaign_id)).all())
