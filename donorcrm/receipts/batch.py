@@ -109,11 +109,12 @@ def _issue_items(session: Session, run: ReceiptRun, items: list[Any], settings: 
     """Number and store the receipts of claimed items."""
     requests = [service.Request(i.donor_id, Jurisdiction(i.jurisdiction)) for i in items]
     drafts = service.drafts_for(session, requests, run.year, settings)
-    live = set(session.execute(
-        select(Receipt.donor_id, Receipt.jurisdiction).where(
-            Receipt.year == run.year, Receipt.status == ReceiptStatus.ISSUED,
-            Receipt.donor_id.in_([i.donor_id for i in items]))  # type: ignore[attr-defined]
-    ).all())
+    # By donor and year only (the donor/year index), status checked here: with the status in the query
+    # SQLite takes the year/status index and reads every receipt issued so far, once per chunk.
+    live = {(donor_id, j) for donor_id, j, status in session.connection().execute(
+        select(RECEIPT.c.donor_id, RECEIPT.c.jurisdiction, RECEIPT.c.status).where(
+            RECEIPT.c.donor_id.in_([i.donor_id for i in items]), RECEIPT.c.year == run.year))
+        if status == ReceiptStatus.ISSUED}
     to_store, owners = [], []
     now = utcnow()
     skipped: list[int] = []
