@@ -48,6 +48,9 @@ def _check_currency(currency: str) -> str:
     return currency
 
 
+_ZEROS: dict[str, Money] = {}
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Money:
     """An amount in minor units (cents) of one currency."""
@@ -56,14 +59,22 @@ class Money:
     currency: str = "EUR"
 
     def __post_init__(self) -> None:
-        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
+        # Exact-type and known-code fast paths first: a receipt run builds tens of Money per donor.
+        if type(self.minor) is not int and (isinstance(self.minor, bool) or not isinstance(self.minor, int)):
             raise MoneyError(f"minor units must be an int, got {type(self.minor).__name__}")
-        _check_currency(self.currency)
+        if self.currency not in MINOR_UNITS:
+            _check_currency(self.currency)
 
     # --- construction -------------------------------------------------------
     @classmethod
     def zero(cls, currency: str = "EUR") -> Money:
-        return cls(0, currency)
+        """Zero of a currency; Money is immutable, so one instance per currency serves every caller."""
+        if cls is not Money or not isinstance(currency, str):
+            return cls(0, currency)
+        found = _ZEROS.get(currency)
+        if found is None:
+            found = _ZEROS[currency] = cls(0, currency)
+        return found
 
     @classmethod
     def from_decimal(cls, value: Decimal | str | int, currency: str = "EUR") -> Money:
@@ -217,5 +228,12 @@ class Money:
 
 
 def total(amounts: list[Money] | tuple[Money, ...], currency: str = "EUR") -> Money:
-    """Sum that also works for an empty list."""
-    return sum(amounts, Money.zero(currency))
+    """Sum that also works for an empty list; refuses other currencies like Money + Money does."""
+    minor = 0
+    for a in amounts:
+        if not isinstance(a, Money):
+            raise MoneyError(f"cannot combine Money with {type(a).__name__}")
+        if a.currency != currency:
+            raise MoneyError(f"cannot mix {currency} and {a.currency}")
+        minor += a.minor
+    return Money(minor, currency)

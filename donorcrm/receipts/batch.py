@@ -15,8 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -27,7 +28,7 @@ from donorcrm.donors.models import Donor, DonorStatus
 from donorcrm.errors import InvalidState, NotFound
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
-from donorcrm.receipts import service
+from donorcrm.receipts import bulk, service
 from donorcrm.receipts.common import Charity, Jurisdiction, jurisdiction_for
 from donorcrm.receipts.models import (
     ItemStatus,
@@ -40,6 +41,8 @@ from donorcrm.receipts.models import (
 )
 
 Progress = Callable[[int], None]
+ITEMS = ReceiptRunItem.__table__  # type: ignore[attr-defined]
+RECEIPT = Receipt.__table__  # type: ignore[attr-defined]
 
 
 def due_donors(session: Session, year: int, settings: Settings,
@@ -91,24 +94,27 @@ def open_run(session: Session, year: int, jurisdiction: Jurisdiction | None = No
     return run
 
 
-def _claim(session: Session, run_id: int, size: int) -> list[ReceiptRunItem]:
-    stmt = (select(ReceiptRunItem).where(ReceiptRunItem.run_id == run_id, ReceiptRunItem.status == ItemStatus.PENDING)
-            .order_by(ReceiptRunItem.id).limit(size))  # type: ignore[arg-type]
+def _claim(session: Session, run_id: int, size: int) -> list[Any]:
+    """Pending items as plain rows (id, donor_id, jurisdiction), locked against other workers on PostgreSQL."""
+    stmt = (select(ITEMS.c.id, ITEMS.c.donor_id, ITEMS.c.jurisdiction)
+            .where(ITEMS.c.run_id == run_id, ITEMS.c.status == ItemStatus.PENDING)
+            .order_by(ITEMS.c.id).limit(size))
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.execute(stmt).scalars())
+    return list(session.execute(stmt))
 
 
-def _issue_items(session: Session, run: ReceiptRun, items: list[ReceiptRunItem], settings: Settings,
+def _issue_items(session: Session, run: ReceiptRun, items: list[Any], settings: Settings,
                  issued_on: dt.date) -> list[service.Stored]:
     """Number and store the receipts of claimed items."""
     requests = [service.Request(i.donor_id, Jurisdiction(i.jurisdiction)) for i in items]
     drafts = service.drafts_for(session, requests, run.year, settings)
-    live = set(session.execute(
-        select(Receipt.donor_id, Receipt.jurisdiction).where(
-            Receipt.year == run.year, Receipt.status == ReceiptStatus.ISSUED,
-            Receipt.donor_id.in_([i.donor_id for i in items]))  # type: ignore[attr-defined]
-    ).all())
+    # By donor and year only (the donor/year index), status checked here: with the status in the query
+    # SQLite takes the year/status index and reads every receipt issued so far, once per chunk.
+    live = {(donor_id, j) for donor_id, j, status in session.connection().execute(
+        select(RECEIPT.c.donor_id, RECEIPT.c.jurisdiction, RECEIPT.c.status).where(
+            RECEIPT.c.donor_id.in_([i.donor_id for i in items]), RECEIPT.c.year == run.year))
+        if status == ReceiptStatus.ISSUED}
     to_store, owners = [], []
     now = utcnow()
     skipped: list[int] = []
@@ -133,11 +139,8 @@ def _issue_items(session: Session, run: ReceiptRun, items: list[ReceiptRunItem],
         session.execute(update(ReceiptRunItem).where(ReceiptRunItem.id.in_(skipped))  # type: ignore[union-attr]
                         .values(status=ItemStatus.SKIPPED, done_at=now))
     if stored:
-        items_t = ReceiptRunItem.__table__  # type: ignore[attr-defined]
-        session.execute(
-            update(items_t).where(items_t.c.id == bindparam("item_id"))
-            .values(status=ItemStatus.ISSUED, receipt_id=bindparam("rid"), done_at=now),
-            [{"item_id": item.id, "rid": r.id} for item, r in zip(owners, stored, strict=True)])
+        bulk.update_rows(session.connection(), ITEMS, ("status", "receipt_id", "done_at"), ("id",),
+                         [(ItemStatus.ISSUED.value, r.id, now, item.id) for item, r in zip(owners, stored, strict=True)])
     return stored
 
 
@@ -155,6 +158,23 @@ def render_missing(engine: Engine, run_id: int, settings: Settings, *, chunk: in
                 return done
             service.render_and_store(s, receipts, settings)
             done += len(receipts)
+
+
+def _keep_documents(engine: Engine, documents: list[tuple[int, bytes]]) -> None:
+    """Store freshly drawn documents, except those another worker is drawing or has drawn meanwhile.
+
+    A worker that starts while this one draws finds these receipts without a document and draws them
+    too (render_missing); whoever locks a receipt first keeps its document, the other leaves it.
+    """
+    if not documents:
+        return
+    with session_scope(engine) as s:
+        stmt = select(RECEIPT.c.id).where(RECEIPT.c.id.in_([rid for rid, _ in documents]),
+                                          RECEIPT.c.pdf_sha256.is_(None))
+        if is_postgres(s):
+            stmt = stmt.with_for_update(skip_locked=True)
+        mine = set(s.execute(stmt).scalars())
+        service.store_documents(s, [d for d in documents if d[0] in mine])
 
 
 @dataclass
@@ -197,9 +217,7 @@ def work(engine: Engine, run_id: int, *, settings: Settings | None = None, chunk
             result.issued += len(stored)
             result.skipped += len(items) - len(stored)
         # Phase two, outside the numbering transaction: draw from memory, then keep the documents.
-        documents = service.draw(stored)
-        with session_scope(engine) as s:
-            service.store_documents(s, documents)
+        _keep_documents(engine, service.draw(stored))
         if progress:
             progress(len(items))
     result.skipped -= result.failed

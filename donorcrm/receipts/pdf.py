@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.pagesizes import A4
@@ -119,6 +120,18 @@ def view_of_draft(draft: Any, number: str, issued_on: dt.date, figures: dict[str
     )
 
 
+@lru_cache(maxsize=512)
+def _split(s: str, font: str, size: float, width: float) -> tuple[str, ...]:
+    """Wrapped lines, kept: the long texts (tax statements, legal notices) are the same on every page."""
+    return tuple(simpleSplit(s, font, size, width)) or ("",)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(amount: str, currency: str) -> Money:
+    """Money from a figure stored as plain text ("180.00"); a run prints the same few amounts many times."""
+    return Money.parse(amount, currency)
+
+
 class _Page:
     """A cursor over a canvas: text that wraps and moves down, new pages when full."""
 
@@ -134,7 +147,7 @@ class _Page:
         if len(s) * size * 1.02 <= room or stringWidth(s, font, size) <= room:
             lines = [s]
         else:
-            lines = simpleSplit(s, font, size, room) or [""]
+            lines = _split(s, font, size, room)
         self.c.setFont(font, size)
         for ln in lines:
             self.need(size + gap)
@@ -266,13 +279,13 @@ def _replaces(p: _Page, v: ReceiptView, lang: str) -> None:
 def _lines_table(p: _Page, v: ReceiptView, lang: str, cols: list[tuple[str, Any]]) -> None:
     """Date column plus the given (heading, cell function) columns, amounts right-aligned."""
     L = LABELS[lang]
-    xs = [LEFT] + [LEFT + 130 + i * 110 for i in range(len(cols))]
-    p.row([(xs[0], L["date"])] + [(xs[i + 1] + 90, h) for i, (h, _) in enumerate(cols)], bold=True,
-          right=set(range(1, len(cols) + 1)))
+    xs = [LEFT + 220 + i * 110 for i in range(len(cols))]  # right edges of the amount columns
+    right = set(range(1, len(cols) + 1))
+    p.row([(LEFT, L["date"])] + [(x, h) for x, (h, _) in zip(xs, cols, strict=True)], bold=True, right=right)
     p.rule()
+    cells = [(x, f) for x, (_, f) in zip(xs, cols, strict=True)]
     for ln in v.lines:
-        p.row([(xs[0], _date(ln.on, lang))] + [(xs[i + 1] + 90, f(ln)) for i, (_, f) in enumerate(cols)],
-              right=set(range(1, len(cols) + 1)))
+        p.row([(LEFT, _date(ln.on, lang))] + [(x, f(ln)) for x, f in cells], right=right)
 
 
 def _draw_nl(p: _Page, v: ReceiptView, lang: str) -> None:
@@ -283,8 +296,8 @@ def _draw_nl(p: _Page, v: ReceiptView, lang: str) -> None:
     p.text(L["anbi"].format(name=v.charity.name, rsin=v.figures.get("rsin", v.charity.rsin)))
     p.space()
     for tx, amount in sorted(v.figures.get("periodic", {}).items()):
-        p.row([(LEFT, L["periodic"].format(tx=tx)), (RIGHT, _money(Money.parse(amount, "EUR"), lang))], right={1})
-    p.row([(LEFT, L["ordinary"]), (RIGHT, _money(Money.parse(v.figures.get("ordinary", "0"), "EUR"), lang))],
+        p.row([(LEFT, L["periodic"].format(tx=tx)), (RIGHT, _money(_parsed(amount, "EUR"), lang))], right={1})
+    p.row([(LEFT, L["ordinary"]), (RIGHT, _money(_parsed(v.figures.get("ordinary", "0"), "EUR"), lang))],
           right={1})
     p.rule()
     p.row([(LEFT, L["total"]), (RIGHT, _money(v.total, lang))], bold=True, right={1})
@@ -313,8 +326,8 @@ def _draw_uk(p: _Page, v: ReceiptView, lang: str) -> None:
     p.row([(LEFT, L["total"]), (LEFT + 220, _money(v.total, "en"))], bold=True, right={1})
     p.space()
     rate = v.figures.get("basic_rate", 20)
-    p.text(f"{L['reclaim']}: {_money(Money.parse(v.figures.get('giftaid_reclaim', '0'), 'GBP'), 'en')}"
-           f" (on {_money(Money.parse(v.figures.get('giftaid_total', '0'), 'GBP'), 'en')} at {rate}% basic rate)")
+    p.text(f"{L['reclaim']}: {_money(_parsed(v.figures.get('giftaid_reclaim', '0'), 'GBP'), 'en')}"
+           f" (on {_money(_parsed(v.figures.get('giftaid_total', '0'), 'GBP'), 'en')} at {rate}% basic rate)")
     p.space(4)
     from donorcrm.receipts.uk import TAX_STATEMENT
 
@@ -389,7 +402,7 @@ def _draw_de(p: _Page, v: ReceiptView, lang: str) -> None:
     c = p.c
     c.setFont(BOLD, 9)
     y = TOP
-    for ln in simpleSplit("Aussteller (Bezeichnung und Anschrift der steuerbegünstigten Einrichtung)", BODY[0], 8, 400):
+    for ln in _split("Aussteller (Bezeichnung und Anschrift der steuerbegünstigten Einrichtung)", BODY[0], 8, 400):
         c.setFont(BODY[0], 8)
         c.drawString(LEFT, y, ln)
         y -= 10

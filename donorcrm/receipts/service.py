@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -27,8 +27,8 @@ from donorcrm.errors import InvalidState, NotFound, ValidationError
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
+from donorcrm.receipts import bulk, nl, uk
 from donorcrm.receipts import hooks as _hooks
-from donorcrm.receipts import nl, uk
 from donorcrm.receipts.common import (
     CURRENCY,
     Charity,
@@ -100,13 +100,17 @@ def ledger_gifts(session: Session, donor_ids: Sequence[int], year: int, *, unrec
     if unreceipted_only:
         stmt = stmt.where(~exists().where(ReceiptLine.live_gift_id == Gift.id))
     out: dict[int, list[LedgerGift]] = defaultdict(list)
-    for r in session.execute(stmt):
-        adv = Money(r.advantage_minor, r.currency) if r.advantage_minor else None
-        out[r.donor_id].append(LedgerGift(
-            id=r.id, received_on=r.received_on, amount=Money(r.amount_minor, r.currency), channel=r.channel,
-            category=r.category, commitment_id=r.commitment_id, reversed=bool(r.reversed), advantage=adv,
-            advantage_description=r.advantage_description or "", expense_waiver=bool(r.expense_waiver),
-            sponsored=bool(r.sponsored),
+    # Plain Core rows, and one Money per distinct amount (it is immutable): a monthly donor has twelve alike.
+    amounts: dict[tuple[int, str], Money] = {}
+    for (gift_id, donor_id, on, minor, cur, channel, category, commitment_id, rev_, adv_minor, adv_description,
+         waiver, sponsored) in session.connection().execute(stmt).all():
+        amount = amounts.get((minor, cur))
+        if amount is None:
+            amount = amounts[(minor, cur)] = Money(minor, cur)
+        out[donor_id].append(LedgerGift(
+            id=gift_id, received_on=on, amount=amount, channel=channel, category=category,
+            commitment_id=commitment_id, reversed=bool(rev_), advantage=Money(adv_minor, cur) if adv_minor else None,
+            advantage_description=adv_description or "", expense_waiver=bool(waiver), sponsored=bool(sponsored),
         ))
     return out
 
@@ -160,7 +164,7 @@ def drafts_for(session: Session, requests: Sequence[Request], year: int, setting
     """The drafts due for these donors, read with a handful of queries whatever the batch size."""
     charity = Charity.from_settings(settings)
     ids = sorted({r.donor_id for r in requests})
-    donors = {d.id: d for d in session.execute(select(*DONOR_COLUMNS).where(Donor.id.in_(ids)))}  # type: ignore[union-attr]
+    donors = {d.id: d for d in session.connection().execute(select(*DONOR_COLUMNS).where(Donor.id.in_(ids))).all()}  # type: ignore[union-attr]
     gifts = ledger_gifts(session, ids, year)
     nl_ids = [r.donor_id for r in requests if r.jurisdiction == Jurisdiction.NL]
     uk_ids = [r.donor_id for r in requests if r.jurisdiction == Jurisdiction.UK]
@@ -194,12 +198,20 @@ class Stored:
     figures: dict[str, Any]
 
 
+RECEIPT_COLUMNS = ("number", "series", "year", "serial", "jurisdiction", "kind", "donor_id", "donor_snapshot",
+                   "language", "currency", "total_minor", "eligible_minor", "advantage_minor", "figures",
+                   "issued_on", "issued_at", "issued_by", "run_id", "replaces_id", "status", "needs_correction")
+LINE_COLUMNS = ("receipt_id", "gift_id", "live_gift_id", "received_on", "amount_minor", "eligible_minor",
+                "advantage_minor", "description", "group_key", "note")
+
+
 def store_drafts(session: Session, drafts: Sequence[Draft], settings: Settings, *, issued_on: dt.date | None = None,
                  run_id: int | None = None, replaces: dict[int, Receipt] | None = None) -> list[Stored]:
     """Number and store drafts (same order back). `replaces` maps a draft index to the receipt it replaces.
 
-    Plain INSERTs (no ORM objects): a January run writes a receipt and its lines per donor, and the
-    unit of work would cost more than drawing the page.
+    Plain tuples in one executemany per table (no ORM objects, no per-row RETURNING): a January run
+    writes a receipt and its lines per donor, and per-row machinery would cost more than drawing the
+    page. The ids are read back by serial, which the counter lock makes ours alone.
     """
     if not drafts:
         return []
@@ -210,11 +222,15 @@ def store_drafts(session: Session, drafts: Sequence[Draft], settings: Settings, 
     by_series: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, d in enumerate(drafts):
         by_series[(d.jurisdiction.value, d.year)].append(i)
-    serials: dict[int, int] = {}
+    serials: list[int] = [0] * len(drafts)
+    ranges = []
     for (series, year), idx in sorted(by_series.items()):
-        for i, serial in zip(idx, take_serials(session, series, year, len(idx)), strict=True):
+        taken = take_serials(session, series, year, len(idx))
+        ranges.append((series, year, taken))
+        for i, serial in zip(idx, taken, strict=True):
             serials[i] = serial
-    values = []
+    rows = []
+    numbers = []
     all_figures = []
     for i, d in enumerate(drafts):
         original = (replaces or {}).get(i)
@@ -222,30 +238,32 @@ def store_drafts(session: Session, drafts: Sequence[Draft], settings: Settings, 
         if original is not None:
             figures["replaces_number"] = original.number
         all_figures.append(figures)
-        values.append({
-            "number": format_number(d.jurisdiction.value, d.year, serials[i]), "series": d.jurisdiction.value,
-            "year": d.year, "serial": serials[i], "jurisdiction": d.jurisdiction.value, "kind": d.kind.value,
-            "donor_id": d.donor.id, "donor_snapshot": d.donor.snapshot(), "language": d.language,
-            "currency": d.currency, "total_minor": d.total.minor, "eligible_minor": d.eligible_total.minor,
-            "advantage_minor": d.advantage_total.minor, "figures": figures, "issued_on": issued_on,
-            "issued_at": now, "issued_by": actor, "run_id": run_id,
-            "replaces_id": original.id if original is not None else None, "status": ReceiptStatus.ISSUED,
-            "needs_correction": False,
-        })
-    ids = list(session.execute(
-        insert(RECEIPT).returning(RECEIPT.c.id, sort_by_parameter_order=True), values).scalars())
-    lines = [
-        {"receipt_id": rid, "gift_id": ln.gift_id, "live_gift_id": ln.gift_id, "received_on": ln.on,
-         "amount_minor": ln.amount.minor, "eligible_minor": ln.eligible.minor, "advantage_minor": ln.advantage.minor,
-         "description": ln.description[:300], "group_key": ln.group[:60], "note": ln.note[:500]}
+        series = d.jurisdiction.value
+        number = format_number(series, d.year, serials[i])
+        numbers.append(number)
+        rows.append((number, series, d.year, serials[i], series, d.kind.value, d.donor.id, d.donor.snapshot(),
+                     d.language, d.currency, d.total.minor, d.eligible_total.minor, d.advantage_total.minor, figures,
+                     issued_on, now, actor, run_id, original.id if original is not None else None,
+                     ReceiptStatus.ISSUED.value, False))
+    conn = session.connection()
+    bulk.insert_rows(conn, RECEIPT, RECEIPT_COLUMNS, rows)
+    id_of: dict[tuple[str, int, int], int] = {}
+    for series, year, taken in ranges:
+        for serial, rid in conn.execute(
+                select(RECEIPT.c.serial, RECEIPT.c.id).where(
+                    RECEIPT.c.series == series, RECEIPT.c.year == year,
+                    RECEIPT.c.serial.between(taken.start, taken.stop - 1))):
+            id_of[(series, year, serial)] = rid
+    ids = [id_of[(d.jurisdiction.value, d.year, serials[i])] for i, d in enumerate(drafts)]
+    bulk.insert_rows(conn, LINE, LINE_COLUMNS, [
+        (rid, ln.gift_id, ln.gift_id, ln.on, ln.amount.minor, ln.eligible.minor, ln.advantage.minor,
+         ln.description[:300], ln.group[:60], ln.note[:500])
         for rid, d in zip(ids, drafts, strict=True) for ln in d.lines
-    ]
-    if lines:
-        session.execute(insert(LINE), lines)
+    ])
     audit.record(session, "receipt.issue", "receipt", ids[0] if len(ids) == 1 else None, after={
-        "numbers": [v["number"] for v in values][:50], "count": len(values), "run_id": run_id})
-    return [Stored(rid, v["number"], issued_on, d, f)
-            for rid, v, d, f in zip(ids, values, drafts, all_figures, strict=True)]
+        "numbers": numbers[:50], "count": len(numbers), "run_id": run_id})
+    return [Stored(rid, number, issued_on, d, f)
+            for rid, number, d, f in zip(ids, numbers, drafts, all_figures, strict=True)]
 
 
 def draw(stored: Sequence[Stored]) -> list[tuple[int, bytes]]:
@@ -260,13 +278,11 @@ def store_documents(session: Session, documents: Sequence[tuple[int, bytes]]) ->
     if not documents:
         return
     now = utcnow()
-    rows = [{"receipt_id": rid, "sha256": hashlib.sha256(data).hexdigest(), "data": data, "created_at": now}
-            for rid, data in documents]
-    session.execute(insert(PDF), rows)
-    session.execute(
-        update(RECEIPT).where(RECEIPT.c.id == bindparam("rid"), RECEIPT.c.pdf_sha256.is_(None))
-        .values(pdf_sha256=bindparam("digest")),
-        [{"rid": r["receipt_id"], "digest": r["sha256"]} for r in rows])
+    rows = [(rid, hashlib.sha256(data).hexdigest(), data, now) for rid, data in documents]
+    conn = session.connection()
+    bulk.insert_rows(conn, PDF, ("receipt_id", "sha256", "data", "created_at"), rows)
+    bulk.update_rows(conn, RECEIPT, ("pdf_sha256",), ("id",), [(digest, rid) for rid, digest, _, _ in rows],
+                     still_null=("pdf_sha256",))
 
 
 def live_receipt(session: Session, donor_id: int, year: int, jurisdiction: Jurisdiction | str) -> Receipt | None:

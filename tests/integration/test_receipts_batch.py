@@ -18,6 +18,7 @@ from donorcrm.receipts.models import (
     Receipt,
     ReceiptDelivery,
     ReceiptLine,
+    ReceiptPdf,
     ReceiptRun,
     RunStatus,
 )
@@ -103,6 +104,26 @@ def test_receipts_stored_before_a_crash_get_their_document_on_rerun(engine: Engi
     monkeypatch.setattr(service, "draw", real)
     batch.work(engine, run_id, settings=SETTINGS, chunk=3)
     assert_gapless_and_single(engine)
+
+
+def test_a_worker_leaves_documents_another_worker_drew_meanwhile(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker starting while this one draws finds the receipts without a document and draws them first.
+    seed(engine, 6)
+    run_id = start(engine)
+    real = service.draw
+
+    def overtaken(stored):  # noqa: ANN001, ANN202
+        batch.render_missing(engine, run_id, SETTINGS)
+        return real(stored)
+
+    monkeypatch.setattr(service, "draw", overtaken)
+    assert batch.work(engine, run_id, settings=SETTINGS, chunk=4).issued == 6
+    assert_gapless_and_single(engine)
+    with Session(engine) as s:
+        stored = dict(s.execute(select(Receipt.id, Receipt.pdf_sha256)).all())
+        kept = dict(s.execute(select(ReceiptPdf.receipt_id, ReceiptPdf.sha256)).all())
+        assert s.get(ReceiptRun, run_id).status == RunStatus.DONE
+    assert kept == stored and len(kept) == 6
 
 
 def test_one_bad_donor_fails_alone(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
