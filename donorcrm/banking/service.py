@@ -36,6 +36,7 @@ from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
+_WITHOUT_NAMES = [r for r in rules.RULES if r is not rules.rule_name]  # first pass: names load only where needed
 _OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
 _CHUNK = 2000
 
@@ -360,13 +361,19 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
     result.currency = lines[0].amount.currency
     ctx = build_context(session, lines, sources=sources, with_names=False)
     threshold, margin = settings.bank_auto_score, settings.bank_auto_margin
-    decisions = [rules.decide(line, ctx, threshold=threshold, margin=margin) for line in lines]
+    found = [rules.candidates(line, ctx, _WITHOUT_NAMES) for line in lines]
+    decisions = [rules.judge(line, ctx, f, threshold=threshold, margin=margin)
+                 for line, f in zip(lines, found, strict=True)]
     unsure = [i for i, d in enumerate(decisions) if d.auto is None and lines[i].amount.minor > 0]
     if unsure:  # names are the weakest signal and the costliest to load: only where still needed
         donor_ids = _name_index(session, [lines[i] for i in unsure], ctx)
         _load_donors(session, donor_ids, ctx)
+        # Donors found by name add nothing the other rules read (their donors were loaded up front), so
+        # the first pass stands and the name rule, last in order, only adds its own candidates.
         for i in unsure:
-            decisions[i] = rules.decide(lines[i], ctx, threshold=threshold, margin=margin)
+            line, first = lines[i], decisions[i]
+            decisions[i] = rules.judge(line, ctx, found[i] + rules.rule_name(line, ctx), threshold=threshold,
+                                       margin=margin, campaign=(first.campaign_id, first.campaign_code))
     now = utcnow()
     plan = _AutoPlan(session, now, _used_seq(session, [r.id for r, d in zip(rows, decisions, strict=True) if d.auto]))
     updates: list[dict[str, Any]] = []
