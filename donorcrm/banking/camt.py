@@ -49,6 +49,7 @@ _TX_PATHS = (
 )
 _TX_AMOUNTS = ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/CntrValAmt/Amt")  # by preference
 _BATCH_PATHS = ("MsgId", "PmtInfId", "NbOfTxs", "TtlAmt")
+_MEMO = 10_000  # distinct amounts and dates remembered per file
 _MULTI = frozenset({"Ustrd", "AddtlInf"})  # repeated free text: joined with a space; otherwise the first counts
 _PLAIN, _JOINED, _AMT, _HAND_OVER = 0, 1, 2, 3
 
@@ -184,6 +185,8 @@ class _Reader:
         self.entries: list[Entry] = []
         self.statements = 0
         self.t_ntry = self.t_block = self.t_grphdr = ""  # nothing matches until the root is known
+        self.amounts: dict[tuple[str, str], Money] = {}  # amount text and currency -> Money (immutable, shared)
+        self.days: dict[str, dt.date] = {}
 
     # -- dispatch ---------------------------------------------------------------------------------
     def feed(self, event: str, elem: etree._Element) -> Statement | None:
@@ -253,11 +256,17 @@ class _Reader:
         text = (amt.text or "").strip()
         if not ccy:
             raise CamtError("amount without Ccy attribute", element=what, line=amt.sourceline)
+        known = self.amounts.get((text, ccy))
+        if known is not None:  # statements repeat the same few amounts (5.00, 10.00...) thousands of times
+            return known
         exp = MINOR_UNITS.get(ccy)
         plain = _AMOUNT.fullmatch(text) if exp is not None else None
         if plain is not None and exp is not None and len(plain.group(2) or "") <= exp:  # the usual "1234.50": no Decimal needed
             frac = (plain.group(2) or "").ljust(exp, "0")
-            return Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
+            money = Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
+            if len(self.amounts) < _MEMO:
+                self.amounts[(text, ccy)] = money
+            return money
         try:
             value = Decimal(text)
             if value < 0 or not value.is_finite():
@@ -303,8 +312,14 @@ class _Reader:
         text = v.get(holder + "/Dt") or v.get(holder + "/DtTm")
         if text is None:
             return None
+        day = self.days.get(text)
+        if day is not None:
+            return day
         try:
-            return dt.date.fromisoformat(text[:10])
+            day = dt.date.fromisoformat(text[:10])
+            if len(self.days) < _MEMO:
+                self.days[text] = day
+            return day
         except ValueError:
             at = elem.find(self._q(holder))
             raise CamtError(f"not a date: {text!r}", element=holder,
