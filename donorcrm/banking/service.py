@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from donorcrm.money import Money
 from . import rules
 from .camt import read_file
 from .models import AllocationKind, BankAllocation, BankLine, BankStatement, LineStatus, NotGiftPurpose
-from .records import Line, Statement, lines_of
+from .records import Line, Statement, line_values
 from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
@@ -52,6 +53,7 @@ class ImportResult:
     lines: int = 0
     statement_ids: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # warnings: the file was imported
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "parse", "store"
 
 
 def _read_bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str | None]:
@@ -80,10 +82,13 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
     The whole file is read and checked before anything is written; statements already imported (same
     account, statement id and sequence) are skipped, so importing a file twice changes nothing.
     """
+    started = time.perf_counter()
     data, name = _read_bytes(source)
     statements = read_file(data)  # raises CamtError with element and line
     digest = hashlib.sha256(data).hexdigest()
     result = ImportResult()
+    parsed = time.perf_counter()
+    result.seconds["parse"] = parsed - started
     known = set(session.execute(
         select(BankStatement.identity).where(BankStatement.identity.in_([s.identity for s in statements]))  # type: ignore[attr-defined]
     ).scalars())
@@ -105,6 +110,7 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
             "statement": stmt.statement_id, "account": stmt.account, "entries": row.entry_count,
             "lines": row.line_count, "file": file_name or name, "sha256": digest,
         }, actor=actor)
+    result.seconds["store"] = time.perf_counter() - parsed
     return result
 
 
@@ -112,7 +118,7 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
     currency = stmt.currency or (stmt.entries[0].amount.currency if stmt.entries else "EUR")
     opening = stmt.balance("OPBD", "PRCD")
     closing = stmt.balance("CLBD")
-    lines = [line for e in stmt.entries if e.status == "BOOK" for line in lines_of(e, stmt.account_iban)]
+    lines = [line for e in stmt.entries if e.status == "BOOK" for line in line_values(e, stmt.account_iban)]
     row = BankStatement(
         identity=stmt.identity, message=stmt.message, version=stmt.version, message_id=stmt.message_id,
         statement_id=stmt.statement_id, account=stmt.account, currency=currency,
@@ -129,16 +135,16 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
     prefix = stmt.identity_hash
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = []
-    for line in lines:
+    for (identity, tx_index, amount, booked_on, value_on, reversal, code, e2e, mandate, batch_ref, batch_count,
+         name, iban, remittance, structured, reason, acct_ref, description) in lines:  # Line's field order
+        minor = amount.minor
         rows.append((
-            row.id, f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100], line.entry_identity[:60], line.tx_index,
-            line.amount.minor, line.amount.minor, line.amount.currency,
-            _OPEN if line.amount.minor else _BOOKED,
-            _day_param(line.booked_on, sqlite), _day_param(line.value_on, sqlite), line.reversal,
-            _cut(line.bank_tx_code, 40), _cut(line.end_to_end_id, 70), _cut(line.mandate_id, 70),
-            _cut(line.batch_ref, 70), line.batch_count, _cut(line.counterparty_name, 140),
-            _cut(line.counterparty_iban, 34), line.remittance[:500], _cut(line.structured_ref, 70),
-            _cut(line.return_reason, 10), _cut(line.acct_svcr_ref, 70), line.description[:500],
+            row.id, f"{prefix}:{identity}:{tx_index}"[:100], identity[:60], tx_index,
+            minor, minor, amount.currency, _OPEN if minor else _BOOKED,
+            _day_param(booked_on, sqlite), _day_param(value_on, sqlite), reversal,
+            _cut(code, 40), _cut(e2e, 70), _cut(mandate, 70), _cut(batch_ref, 70), batch_count, _cut(name, 140),
+            _cut(iban, 34), remittance[:500], _cut(structured, 70), _cut(reason, 10), _cut(acct_ref, 70),
+            description[:500],
         ))
     _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
     return row
@@ -188,6 +194,7 @@ class MatchResult:
     suspense_minor: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     currency: str = "EUR"
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "match", "book"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -231,6 +238,12 @@ def _donor_name(d: Any) -> str:
     return " ".join(p for p in (first or initials, infix, last) if p) or f"Donor {donor_id}"
 
 
+def _core(session: Session) -> Any:
+    """The session's connection for plain column reads (no ORM row loading), pending changes flushed."""
+    session.flush()
+    return session.connection()
+
+
 def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
                   with_names: bool = True) -> MatchContext:
     """Everything the rules need about these lines, loaded in a few bulk queries."""
@@ -244,7 +257,7 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
     donor_ids: set[int] = set()
     ibans = sorted({line.counterparty_iban for line in credit if line.counterparty_iban})
     for part in _chunks(ibans):
-        for iban, donor_id in session.execute(
+        for iban, donor_id in _core(session).execute(
             select(DonorAccount.iban, DonorAccount.donor_id).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
         ):
             ctx.accounts[iban] = (*ctx.accounts.get(iban, ()), donor_id)
@@ -260,20 +273,20 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
         gift_numbers.update(rules.gift_numbers(text))
         ref_words.update(w for w in rules.words(text) if any(ch.isdigit() for ch in w))
     for part in _chunks(sorted(gift_numbers)):
-        for gift_id, donor_id in session.execute(
+        for gift_id, donor_id in _core(session).execute(
             select(Gift.id, Gift.donor_id).where(Gift.id.in_(part), Gift.donor_id.is_not(None))  # type: ignore[union-attr]
         ):
             ctx.gifts[gift_id] = donor_id
             donor_ids.add(donor_id)
     for part in _chunks(sorted(ref_words)):
-        for reference, donor_id in session.execute(
+        for reference, donor_id in _core(session).execute(
             select(Donor.reference, Donor.id).where(Donor.reference.in_(part))  # type: ignore[union-attr]
         ):
             ctx.donor_refs[reference.upper()] = donor_id
             donor_ids.add(donor_id)
     from donorcrm.campaigns.models import Campaign
 
-    ctx.campaigns = {code.upper(): cid for cid, code in session.execute(select(Campaign.id, Campaign.code))}
+    ctx.campaigns = {code.upper(): cid for cid, code in _core(session).execute(select(Campaign.id, Campaign.code))}
     donor_ids.update(numbers)
     if with_names:
         donor_ids.update(_name_index(session, credit, ctx))
@@ -292,12 +305,12 @@ def _name_index(session: Session, lines: Sequence[Line], ctx: MatchContext) -> s
     found: set[int] = set()
     rows: list[Any] = []
     for part in _chunks(variants, 3000):
-        rows.extend(session.execute(
+        rows.extend(_core(session).execute(
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
                    Donor.organisation_name).where(Donor.last_name.in_(part))  # type: ignore[union-attr]
         ))
     for part in _chunks(sorted(org_names), 3000):
-        rows.extend(session.execute(
+        rows.extend(_core(session).execute(
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
                    Donor.organisation_name).where(Donor.organisation_name.in_(part))  # type: ignore[union-attr]
         ))
@@ -314,13 +327,13 @@ def _load_donors(session: Session, donor_ids: Iterable[int], ctx: MatchContext) 
     wanted = sorted(set(donor_ids) - set(ctx.donors))
     amounts: dict[int, set[int]] = {}
     for part in _chunks(wanted):
-        for donor_id, minor in session.execute(
+        for donor_id, minor in _core(session).execute(
             select(Gift.donor_id, Gift.amount_minor).where(
                 Gift.donor_id.in_(part), Gift.entry_type == EntryType.GIFT  # type: ignore[union-attr]
             ).group_by(Gift.donor_id, Gift.amount_minor)
         ):
             amounts.setdefault(donor_id, set()).add(minor)
-        for d in session.execute(
+        for d in _core(session).execute(
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix,
                    Donor.last_name, Donor.organisation_name, Donor.status).where(Donor.id.in_(part))  # type: ignore[union-attr]
         ):
@@ -353,6 +366,7 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
           settings: Settings | None = None) -> MatchResult:
     """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
     settings = settings or get_settings()
+    started = time.perf_counter()
     rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
     result = MatchResult(lines=len(rows))
     if not rows:
@@ -374,6 +388,8 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
             line, first = lines[i], decisions[i]
             decisions[i] = rules.judge(line, ctx, found[i] + rules.rule_name(line, ctx), threshold=threshold,
                                        margin=margin, campaign=(first.campaign_id, first.campaign_code))
+    decided = time.perf_counter()
+    result.seconds["match"] = decided - started
     now = utcnow()
     plan = _AutoPlan(session, now, _used_seq(session, [r.id for r, d in zip(rows, decisions, strict=True) if d.auto]))
     updates: list[dict[str, Any]] = []
@@ -402,6 +418,7 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
         conn.exec_driver_sql(sql, list(part))
     session.expire_all()
     audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
+    result.seconds["book"] = time.perf_counter() - decided
     return result
 
 
