@@ -408,18 +408,20 @@ def rule_name(line: Line, ctx: MatchContext) -> list[Candidate]:
         return []
     pool = set.intersection(*pools)  # type: ignore[arg-type]
     scored = []
-    for donor_id in pool:
-        facts = ctx.donors.get(donor_id)
-        key = ctx.name_keys.get(donor_id)
+    donors, keys = ctx.donors.get, ctx.name_keys.get
+    for donor_id in pool:  # a common surname pools hundreds of donors: keep this loop lean
+        facts = donors(donor_id)
+        key = keys(donor_id)
         if facts is None or key is None:
             continue
         tokens, first = key
         if initial and first and initial != first:
             continue
-        scored.append((1.0 if tokens == payer else 0.9, facts))
-    scored.sort(key=lambda x: (-x[0], x[1].id))
+        scored.append((-1.0 if tokens == payer else -0.9, donor_id, facts))
+    scored.sort()  # best first, then by donor id (ids are unique, so facts are never compared)
     out = []
-    for sim, facts in scored[:10]:
+    for neg, _, facts in scored[:10]:
+        sim = -neg
         score = round(45 + 25 * sim) if len(scored) == 1 else round(30 + 20 * sim)
         note = "" if len(scored) == 1 else f" (one of {len(scored)} donors with this name)"
         out.append(Candidate("name", score, f"payer name {line.counterparty_name!r} matches {facts.name!r}{note}",
