@@ -231,7 +231,10 @@ def words(text: str) -> set[str]:
 
 
 def _text_of(line: Line) -> str:
-    return " ".join(t for t in (line.remittance, line.structured_ref or "", line.end_to_end_id or "") if t)
+    ref, e2e = line.structured_ref, line.end_to_end_id
+    if not ref and not e2e:  # most transfers: the remittance text alone
+        return line.remittance
+    return " ".join([t for t in (line.remittance, ref or "", e2e or "") if t])
 
 
 def _amount_note(line: Line, expected: Money) -> tuple[bool, str]:

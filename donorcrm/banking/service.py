@@ -7,14 +7,16 @@ open (suspense) amount equal the line's amount, so booked + suspense equals the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -37,6 +39,8 @@ from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
+P = ParamSpec("P")
+R = TypeVar("R")
 _WITHOUT_NAMES = [r for r in rules.RULES if r is not rules.rule_name]  # first pass: names load only where needed
 _OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
 _CHUNK = 2000
@@ -76,6 +80,26 @@ def _balance_problems(stmt: Statement) -> list[Problem]:
     return []
 
 
+def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run fn with the cyclic garbage collector paused.
+
+    Importing or matching a statement builds hundreds of thousands of small acyclic objects (entries,
+    lines, candidates); each automatic collection would walk all of them again. Reference counting frees
+    them as usual; the collector resumes afterwards.
+    """
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return run
+
+
+@_gc_paused
 def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None) -> ImportResult:
     """Read a camt.053/054 file and store its statements and lines.
 
@@ -215,13 +239,11 @@ _LINE_COLUMNS = (
 
 def line_from_row(row: Any) -> Line:
     """The plain Line the rules read, from a bank_line row (ORM object or Core row)."""
-    return Line(
-        entry_identity=row.entry_identity, tx_index=row.tx_index, amount=Money(row.amount_minor, row.currency),
-        booked_on=row.booked_on, value_on=row.value_on, reversal=bool(row.reversal), bank_tx_code=row.bank_tx_code,
-        end_to_end_id=row.end_to_end_id, mandate_id=row.mandate_id, batch_ref=row.batch_ref,
-        batch_count=row.batch_count, counterparty_name=row.counterparty_name, counterparty_iban=row.counterparty_iban,
-        remittance=row.remittance or "", structured_ref=row.structured_ref, return_reason=row.return_reason,
-        acct_svcr_ref=row.acct_svcr_ref, description=row.description or "",
+    return Line(  # positional, in Line's field order
+        row.entry_identity, row.tx_index, Money(row.amount_minor, row.currency), row.booked_on, row.value_on,
+        bool(row.reversal), row.bank_tx_code, row.end_to_end_id, row.mandate_id, row.batch_ref, row.batch_count,
+        row.counterparty_name, row.counterparty_iban, row.remittance or "", row.structured_ref, row.return_reason,
+        row.acct_svcr_ref, row.description or "",
     )
 
 
@@ -238,10 +260,11 @@ def _donor_name(d: Any) -> str:
     return " ".join(p for p in (first or initials, infix, last) if p) or f"Donor {donor_id}"
 
 
-def _core(session: Session) -> Any:
-    """The session's connection for plain column reads (no ORM row loading), pending changes flushed."""
+def _rows(session: Session, stmt: Any) -> list[Any]:
+    """All rows of a column query, fetched at once on the session's connection (no ORM row loading);
+    pending changes are flushed first, as session.execute would."""
     session.flush()
-    return session.connection()
+    return list(session.connection().execute(stmt).all())
 
 
 def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
@@ -257,7 +280,7 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
     donor_ids: set[int] = set()
     ibans = sorted({line.counterparty_iban for line in credit if line.counterparty_iban})
     for part in _chunks(ibans):
-        for iban, donor_id in _core(session).execute(
+        for iban, donor_id in _rows(session,
             select(DonorAccount.iban, DonorAccount.donor_id).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
         ):
             ctx.accounts[iban] = (*ctx.accounts.get(iban, ()), donor_id)
@@ -273,20 +296,20 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
         gift_numbers.update(rules.gift_numbers(text))
         ref_words.update(w for w in rules.words(text) if any(ch.isdigit() for ch in w))
     for part in _chunks(sorted(gift_numbers)):
-        for gift_id, donor_id in _core(session).execute(
+        for gift_id, donor_id in _rows(session,
             select(Gift.id, Gift.donor_id).where(Gift.id.in_(part), Gift.donor_id.is_not(None))  # type: ignore[union-attr]
         ):
             ctx.gifts[gift_id] = donor_id
             donor_ids.add(donor_id)
     for part in _chunks(sorted(ref_words)):
-        for reference, donor_id in _core(session).execute(
+        for reference, donor_id in _rows(session,
             select(Donor.reference, Donor.id).where(Donor.reference.in_(part))  # type: ignore[union-attr]
         ):
             ctx.donor_refs[reference.upper()] = donor_id
             donor_ids.add(donor_id)
     from donorcrm.campaigns.models import Campaign
 
-    ctx.campaigns = {code.upper(): cid for cid, code in _core(session).execute(select(Campaign.id, Campaign.code))}
+    ctx.campaigns = {code.upper(): cid for cid, code in _rows(session, select(Campaign.id, Campaign.code))}
     donor_ids.update(numbers)
     if with_names:
         donor_ids.update(_name_index(session, credit, ctx))
@@ -305,12 +328,12 @@ def _name_index(session: Session, lines: Sequence[Line], ctx: MatchContext) -> s
     found: set[int] = set()
     rows: list[Any] = []
     for part in _chunks(variants, 3000):
-        rows.extend(_core(session).execute(
+        rows.extend(_rows(session,
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
                    Donor.organisation_name).where(Donor.last_name.in_(part))  # type: ignore[union-attr]
         ))
     for part in _chunks(sorted(org_names), 3000):
-        rows.extend(_core(session).execute(
+        rows.extend(_rows(session,
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
                    Donor.organisation_name).where(Donor.organisation_name.in_(part))  # type: ignore[union-attr]
         ))
@@ -327,13 +350,13 @@ def _load_donors(session: Session, donor_ids: Iterable[int], ctx: MatchContext) 
     wanted = sorted(set(donor_ids) - set(ctx.donors))
     amounts: dict[int, set[int]] = {}
     for part in _chunks(wanted):
-        for donor_id, minor in _core(session).execute(
+        for donor_id, minor in _rows(session,
             select(Gift.donor_id, Gift.amount_minor).where(
                 Gift.donor_id.in_(part), Gift.entry_type == EntryType.GIFT  # type: ignore[union-attr]
             ).group_by(Gift.donor_id, Gift.amount_minor)
         ):
             amounts.setdefault(donor_id, set()).add(minor)
-        for d in _core(session).execute(
+        for d in _rows(session,
             select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix,
                    Donor.last_name, Donor.organisation_name, Donor.status).where(Donor.id.in_(part))  # type: ignore[union-attr]
         ):
@@ -358,9 +381,10 @@ def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequenc
         stmt = stmt.where(table.c.statement_id == statement_id)
     if line_ids is not None:
         stmt = stmt.where(table.c.id.in_(list(line_ids)))
-    return list(session.execute(stmt.order_by(table.c.id)))
+    return _rows(session, stmt.order_by(table.c.id))
 
 
+@_gc_paused
 def match(session: Session, *, statement_id: int | None = None, line_ids: Sequence[int] | None = None,
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:
@@ -425,7 +449,7 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
 def _used_seq(session: Session, line_ids: Sequence[int]) -> dict[int, int]:
     used: dict[int, int] = {}
     for part in _chunks(sorted(line_ids), 5000):
-        for line_id, top in session.execute(
+        for line_id, top in _rows(session,
             select(BankAllocation.line_id, func.max(BankAllocation.seq))
             .where(BankAllocation.line_id.in_(part)).group_by(BankAllocation.line_id)  # type: ignore[attr-defined]
         ):
@@ -489,7 +513,7 @@ class _AutoPlan:
             refs = [a["_gift_ref"] for a in self.allocations if a["_gift_ref"]]
             ids_by_ref: dict[str, int] = {}
             for part in _chunks(refs, 5000):
-                for gift_id, ref in session.execute(
+                for gift_id, ref in _rows(session,
                     select(Gift.id, Gift.external_ref).where(Gift.source == SOURCE, Gift.external_ref.in_(part))  # type: ignore[union-attr]
                 ):
                     ids_by_ref[ref] = gift_id
@@ -520,7 +544,7 @@ def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str 
     have: set[tuple[int, str]] = set()
     ibans = sorted({iban for _, iban in wanted})
     for part in _chunks(ibans):
-        have.update((d, i) for d, i in session.execute(
+        have.update((d, i) for d, i in _rows(session,
             select(DonorAccount.donor_id, DonorAccount.iban).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
         ))
     now = utcnow()
