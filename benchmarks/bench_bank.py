@@ -2,6 +2,7 @@
 
 Compares import + match (parse, store every line, match, book the sure ones, keep candidates for the rest,
 commit) with a bare lxml parse of the same file, measured in the same run. Goal: within 3x, under 10 s.
+Per-phase medians (parse, store, match, book, commit) say where the time goes.
 
     python benchmarks/bench_bank.py [--quick] [--lines N] [--repeats N]
 """
@@ -58,6 +59,7 @@ def main() -> None:
               f" {time.perf_counter() - t0:.1f} s")
 
         baseline, measured = [], []
+        phases: dict[str, list[float]] = {}
         evaluation = None
         for i in range(args.repeats):
             t = time.perf_counter()
@@ -73,19 +75,27 @@ def main() -> None:
                 imported = service.import_file(s, camt)
                 t_import = time.perf_counter() - t
                 result = service.match(s, sources=[source])
-            measured.append(time.perf_counter() - t)
+            total = time.perf_counter() - t
+            measured.append(total)
+            split = {**imported.seconds, **result.seconds}
+            split["commit"] = total - t_import - result.seconds.get("match", 0) - result.seconds.get("book", 0)
+            for phase, secs in split.items():
+                phases.setdefault(phase, []).append(secs)
             with session_scope(engine) as s:
                 evaluation = demo.evaluate(s, imported.statement_ids[0], statement)
             engine.dispose()
             db.unlink()
             print(f"run {i + 1}: bare parse {baseline[-1]:.2f} s, import + match {measured[-1]:.2f} s"
                   f" (import {t_import:.2f} s, match and commit {measured[-1] - t_import:.2f} s)")
+            print("       " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
             print(f"       {result.auto_booked} booked automatically, {result.suspense} to suspense")
 
         assert evaluation is not None
         print(f"match rate {evaluation.match_rate:.1%}, precision of automatic bookings {evaluation.precision:.2%}"
               f" ({evaluation.wrong} wrong of {evaluation.auto})")
         b, m = statistics.median(baseline), statistics.median(measured)
+        print("median per phase: " + ", ".join(f"{k} {statistics.median(v):.2f} s ({statistics.median(v) / b:.1f}x)"
+                                               for k, v in phases.items()))
         name = "bank_import_match_quick" if args.quick else "bank_import_match_100k"
         print(f"RESULT {name} seconds={m:.3f} baseline={b:.3f} ratio={m / b:.2f}")
 

@@ -9,10 +9,11 @@ follow the format raises ``CamtError`` naming the element and the line at fault.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
@@ -31,13 +32,96 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 # Only these elements reach Python during parsing; everything inside an entry is read when the entry ends.
 _TAGS = ("{*}Document", "{*}GrpHdr", "{*}Stmt", "{*}Ntfctn", "{*}Rpt", "{*}Ntry")
 _AMOUNT = re.compile(r"(\d{1,18})(?:\.(\d{1,5}))?")
-# Subtrees that say nothing reconciliation needs (addresses, agents, charges, card data...): not walked.
-_SKIP = frozenset({
-    "PstlAdr", "RltdAgts", "Avlbty", "Chrgs", "Intrst", "Tax", "RltdPric", "RltdQties", "FinInstrmId", "CorpActn",
-    "SfkpgAcct", "CshDpst", "CardTx", "SplmtryData", "CtctDtls", "TechInptChanl", "Envlp", "PrvtId", "OrgId",
-    "CcyXchg", "RltdDts", "LclInstrm", "Purp", "RltdRmtInf",
-})
-_MULTI = frozenset({"Ustrd", "AddtlInf"})
+# What reconciliation reads, by path below an entry, a transaction (TxDtls) and a batch (Btch). Nothing
+# else is visited: addresses, agents, charges, card data... are never walked.
+_ENTRY_PATHS = (
+    "Amt", "CdtDbtInd", "RvslInd", "Sts", "Sts/Cd", "Sts/Prtry", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt",
+    "ValDt/DtTm", "AcctSvcrRef", "NtryRef", "AddtlNtryInf", *(f"BkTxCd/{p}" for p in (
+        "Domn/Cd", "Domn/Fmly/Cd", "Domn/Fmly/SubFmlyCd", "Prtry/Cd")),
+)
+_TX_PATHS = (
+    "Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/CntrValAmt/Amt", "CdtDbtInd",
+    *(f"Refs/{r}" for r in ("AcctSvcrRef", "MsgId", "PmtInfId", "InstrId", "EndToEndId", "TxId", "MndtId")),
+    *(f"RltdPties/{p}" for p in ("Dbtr/Nm", "Dbtr/Pty/Nm", "Cdtr/Nm", "Cdtr/Pty/Nm", "DbtrAcct/Id/IBAN",
+                                 "CdtrAcct/Id/IBAN", "UltmtDbtr/Nm", "UltmtDbtr/Pty/Nm")),
+    "RmtInf/Ustrd", "RmtInf/Strd/CdtrRefInf/Ref", "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry", "RtrInf/AddtlInf",
+    "AddtlTxInf", *(f"BkTxCd/{p}" for p in ("Domn/Cd", "Domn/Fmly/Cd", "Domn/Fmly/SubFmlyCd", "Prtry/Cd")),
+)
+_TX_AMOUNTS = ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/CntrValAmt/Amt")  # by preference
+_BATCH_PATHS = ("MsgId", "PmtInfId", "NbOfTxs", "TtlAmt")
+_MEMO = 10_000  # distinct amounts and dates remembered per file
+_MULTI = frozenset({"Ustrd", "AddtlInf"})  # repeated free text: joined with a space; otherwise the first counts
+_PLAIN, _JOINED, _AMT, _HAND_OVER = 0, 1, 2, 3
+
+# A trie node maps a qualified tag to (path or None, child node or None, how its leaf is read).
+Trie = dict[str, tuple[str | None, "Trie | None", int]]
+
+
+def _trie(prefix: str, paths: Iterable[str], hand_over: Iterable[str] = ()) -> Trie:
+    """The paths as nested dicts keyed by qualified tag, so one walk of a subtree finds them all."""
+    root: Trie = {}
+    for path in paths:
+        node = root
+        parts = path.split("/")
+        for depth, part in enumerate(parts):
+            tag = prefix + part
+            key, sub, mode = node.get(tag, (None, None, _PLAIN))
+            if depth == len(parts) - 1:
+                node[tag] = (path, sub, _AMT if part.endswith("Amt") else _JOINED if part in _MULTI else _PLAIN)
+            else:
+                if sub is None:
+                    sub = {}
+                node[tag] = (key, sub, mode)
+                node = sub
+    for name in hand_over:
+        root[prefix + name] = (None, None, _HAND_OVER)
+    return root
+
+
+def _collect(elem: etree._Element, trie: Trie, values: dict[str, str], amounts: dict[str, etree._Element],
+             handed: list[etree._Element] | None = None) -> None:
+    """Leaf texts of the trie's paths below elem; amount leaves keep their element (for Ccy and the line).
+
+    Only children named in the trie are visited, by direct iteration: no path strings are built and
+    subtrees nobody reads are never entered.
+    """
+    for child in elem:
+        spec = trie.get(child.tag)  # type: ignore[call-overload]
+        if spec is None:
+            continue
+        key, sub, mode = spec
+        if mode == _HAND_OVER:
+            handed.append(child)  # type: ignore[union-attr]
+        elif len(child):
+            if sub is not None:
+                _collect(child, sub, values, amounts, handed)
+        elif key is None:
+            continue
+        elif mode == _AMT:
+            if key not in amounts:
+                amounts[key] = child
+        else:
+            text = child.text
+            if text is None or not (text := text.strip()):
+                continue
+            if key not in values:
+                values[key] = text
+            elif mode == _JOINED:
+                values[key] += " " + text
+
+
+@functools.lru_cache(maxsize=16)
+def _tries(prefix: str) -> tuple[Trie, Trie, Trie]:
+    """Entry (its NtryDtls handed over), transaction and batch tries for one namespace."""
+    return _trie(prefix, _ENTRY_PATHS, hand_over=("NtryDtls",)), _trie(prefix, _TX_PATHS), _trie(prefix, _BATCH_PATHS)
+
+
+def _code(v: dict[str, str]) -> tuple[str | None, str | None]:
+    """Bank transaction code: ISO domain/family/sub-family when given, else the proprietary code."""
+    parts = [v.get("BkTxCd/Domn/Cd"), v.get("BkTxCd/Domn/Fmly/Cd"), v.get("BkTxCd/Domn/Fmly/SubFmlyCd")]
+    prop = v.get("BkTxCd/Prtry/Cd")
+    iso = "/".join(p for p in parts if p) or None
+    return iso or prop, prop
 
 
 class CamtError(FileFormatError):
@@ -68,8 +152,11 @@ def read_statements(source: Source) -> Iterator[Statement]:
             _open(source), events=("start", "end"), tag=_TAGS, resolve_entities=False, no_network=True,
             huge_tree=True, remove_comments=True, remove_pis=True, load_dtd=False,
         )
+        feed = reader.feed
         for event, elem in context:
-            yield from reader.feed(event, elem)
+            done = feed(event, elem)
+            if done is not None:
+                yield done
     except etree.XMLSyntaxError as exc:
         msg = re.sub(r", line \d+, column \d+$", "", exc.msg or "syntax error")
         raise CamtError(f"not well-formed XML: {msg}", line=exc.lineno) from None
@@ -97,29 +184,33 @@ class _Reader:
         self.message_id: str | None = None
         self.entries: list[Entry] = []
         self.statements = 0
+        self.t_ntry = self.t_block = self.t_grphdr = ""  # nothing matches until the root is known
+        self.amounts: dict[tuple[str, str], Money] = {}  # amount text and currency -> Money (immutable, shared)
+        self.days: dict[str, dt.date] = {}
 
     # -- dispatch ---------------------------------------------------------------------------------
-    def feed(self, event: str, elem: etree._Element) -> Iterator[Statement]:
+    def feed(self, event: str, elem: etree._Element) -> Statement | None:
+        """Take one parser event; returns a statement when its block ends."""
         if event == "start":
             if self.ns is None:
                 self._root(elem)
-            return
-        if self.ns is None:
-            return
+            return None
         tag = elem.tag
         if tag == self.t_ntry:
             self.entries.append(self._entry(elem, len(self.entries)))
-            elem.clear()
+            elem.clear(keep_tail=False)
             parent = elem.getparent()
             if parent is not None:
-                parent.remove(elem)
+                parent.remove(elem)  # keeps memory flat: the statement never holds more than one entry
         elif tag == self.t_block:
-            yield self._statement(elem)
+            stmt = self._statement(elem)
             self.entries = []
             self.statements += 1
             elem.clear()
+            return stmt
         elif tag == self.t_grphdr:
             self.message_id = self._text(elem, "MsgId")
+        return None
 
     def _root(self, elem: etree._Element) -> None:
         tag = elem.tag if isinstance(elem.tag, str) else ""
@@ -134,6 +225,8 @@ class _Reader:
         self.block = _CONTAINER[self.message][1]
         self.root_line = elem.sourceline
         self.t_ntry, self.t_block, self.t_grphdr = self.prefix + "Ntry", self.prefix + self.block, self.prefix + "GrpHdr"
+        self.t_btch, self.t_txdtls = self.prefix + "Btch", self.prefix + "TxDtls"
+        self.tries = _tries(self.prefix)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _q(self, path: str) -> str:
@@ -163,11 +256,17 @@ class _Reader:
         text = (amt.text or "").strip()
         if not ccy:
             raise CamtError("amount without Ccy attribute", element=what, line=amt.sourceline)
+        known = self.amounts.get((text, ccy))
+        if known is not None:  # statements repeat the same few amounts (5.00, 10.00...) thousands of times
+            return known
         exp = MINOR_UNITS.get(ccy)
         plain = _AMOUNT.fullmatch(text) if exp is not None else None
         if plain is not None and exp is not None and len(plain.group(2) or "") <= exp:  # the usual "1234.50": no Decimal needed
             frac = (plain.group(2) or "").ljust(exp, "0")
-            return Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
+            money = Money(int(plain.group(1)) * 10**exp + (int(frac) if frac else 0), ccy)
+            if len(self.amounts) < _MEMO:
+                self.amounts[(text, ccy)] = money
+            return money
         try:
             value = Decimal(text)
             if value < 0 or not value.is_finite():
@@ -199,60 +298,7 @@ class _Reader:
         except ValueError:
             raise CamtError(f"not a date: {text!r}", element=_local(holder.tag), line=holder.sourceline) from None
 
-    def _party(self, rltd: etree._Element | None, role: str) -> Party:
-        if rltd is None:
-            return Party()
-        name = self._text(rltd, f"{role}/Nm") or self._text(rltd, f"{role}/Pty/Nm")
-        iban = self._text(rltd, f"{role}Acct/Id/IBAN")
-        return Party(name=name, iban=iban.replace(" ", "").upper() if iban else None)
-
-    def _bank_code(self, elem: etree._Element) -> tuple[str | None, str | None]:
-        bk = self._find(elem, "BkTxCd")
-        if bk is None:
-            return None, None
-        domain = self._text(bk, "Domn/Cd")
-        family = self._text(bk, "Domn/Fmly/Cd")
-        sub = self._text(bk, "Domn/Fmly/SubFmlyCd")
-        prop = self._text(bk, "Prtry/Cd")
-        iso = "/".join(p for p in (domain, family, sub) if p) or None
-        return iso or prop, prop
-
     # -- blocks -----------------------------------------------------------------------------------
-    def _flat(self, elem: etree._Element, skip: str | None = None) -> tuple[dict[str, str], dict[str, etree._Element]]:
-        """Leaf texts of a subtree by relative path ("Refs/EndToEndId") in one walk; amounts keep their element.
-
-        Repeated free-text elements (Ustrd, AddtlInf) are joined with a space; for others the first counts.
-        """
-        values: dict[str, str] = {}
-        amounts: dict[str, etree._Element] = {}
-        prefix, cut = self.prefix, self.cut
-        path: list[str] = []
-        walker = etree.iterwalk(elem, events=("start", "end"))
-        next(walker)  # the element itself
-        for event, node in walker:
-            if event == "end":
-                if not path:
-                    break
-                here = path.pop()
-                if here and not len(node):
-                    if here.endswith("Amt") and here not in amounts:
-                        amounts[here] = node
-                    text = node.text
-                    if text is not None and (text := text.strip()):
-                        if here not in values:
-                            values[here] = text
-                        elif here.rsplit("/", 1)[-1] in _MULTI:
-                            values[here] += " " + text
-                continue
-            tag = node.tag
-            name = tag[cut:] if isinstance(tag, str) and tag.startswith(prefix) else None
-            if name is None or name == skip or name in _SKIP:
-                walker.skip_subtree()
-                path.append("")
-                continue
-            path.append(f"{path[-1]}/{name}" if path and path[-1] else name)
-        return values, amounts
-
     def _credit_of(self, value: str | None, elem: etree._Element, required: bool = True) -> bool | None:
         if value is None and not required:
             return None
@@ -266,72 +312,84 @@ class _Reader:
         text = v.get(holder + "/Dt") or v.get(holder + "/DtTm")
         if text is None:
             return None
+        day = self.days.get(text)
+        if day is not None:
+            return day
         try:
-            return dt.date.fromisoformat(text[:10])
+            day = dt.date.fromisoformat(text[:10])
+            if len(self.days) < _MEMO:
+                self.days[text] = day
+            return day
         except ValueError:
             at = elem.find(self._q(holder))
             raise CamtError(f"not a date: {text!r}", element=holder,
                             line=at.sourceline if at is not None else elem.sourceline) from None
 
-    @staticmethod
-    def _code(v: dict[str, str], base: str = "BkTxCd/") -> tuple[str | None, str | None]:
-        parts = [v.get(base + "Domn/Cd"), v.get(base + "Domn/Fmly/Cd"), v.get(base + "Domn/Fmly/SubFmlyCd")]
-        prop = v.get(base + "Prtry/Cd")
-        iso = "/".join(p for p in parts if p) or None
-        return iso or prop, prop
-
     def _transaction(self, tx: etree._Element) -> TransactionDetails:
-        v, amts = self._flat(tx)
+        v: dict[str, str] = {}
+        amts: dict[str, etree._Element] = {}
+        _collect(tx, self.tries[1], v, amts)
         amt = None
-        for path in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt", "AmtDtls/CntrValAmt/Amt"):
+        for path in _TX_AMOUNTS:  # elements are never truth-tested: a leaf is falsy in lxml
             amt = amts.get(path)
             if amt is not None:
                 break
         amount = self._money(amt, tx, "Amt") if amt is not None else None
-
-        def party(role: str) -> Party:
-            iban = v.get(f"RltdPties/{role}Acct/Id/IBAN")
-            return Party(name=v.get(f"RltdPties/{role}/Nm") or v.get(f"RltdPties/{role}/Pty/Nm"),
-                         iban=iban.replace(" ", "").upper() if iban else None)
-
-        code, _ = self._code(v)
+        get = v.get
+        d_iban, c_iban = get("RltdPties/DbtrAcct/Id/IBAN"), get("RltdPties/CdtrAcct/Id/IBAN")
+        debtor = Party(name=get("RltdPties/Dbtr/Nm") or get("RltdPties/Dbtr/Pty/Nm"),
+                       iban=d_iban.replace(" ", "").upper() if d_iban else None)
+        creditor = Party(name=get("RltdPties/Cdtr/Nm") or get("RltdPties/Cdtr/Pty/Nm"),
+                         iban=c_iban.replace(" ", "").upper() if c_iban else None)
+        indicator = get("CdtDbtInd")
         return TransactionDetails(
             amount=amount,
-            credit=self._credit_of(v.get("CdtDbtInd"), tx, required=False),
-            acct_svcr_ref=v.get("Refs/AcctSvcrRef"), msg_id=v.get("Refs/MsgId"), pmt_inf_id=v.get("Refs/PmtInfId"),
-            instr_id=v.get("Refs/InstrId"), end_to_end_id=v.get("Refs/EndToEndId"), tx_id=v.get("Refs/TxId"),
-            mandate_id=v.get("Refs/MndtId"),
-            debtor=party("Dbtr"), creditor=party("Cdtr"),
-            ultimate_debtor=v.get("RltdPties/UltmtDbtr/Nm") or v.get("RltdPties/UltmtDbtr/Pty/Nm"),
-            remittance=v.get("RmtInf/Ustrd", ""),
-            structured_ref=v.get("RmtInf/Strd/CdtrRefInf/Ref"),
-            return_reason=v.get("RtrInf/Rsn/Cd") or v.get("RtrInf/Rsn/Prtry"),
-            return_info=v.get("RtrInf/AddtlInf"),
-            bank_tx_code=code,
-            additional_info=v.get("AddtlTxInf"),
+            credit=None if indicator is None else self._credit_of(indicator, tx),
+            acct_svcr_ref=get("Refs/AcctSvcrRef"), msg_id=get("Refs/MsgId"), pmt_inf_id=get("Refs/PmtInfId"),
+            instr_id=get("Refs/InstrId"), end_to_end_id=get("Refs/EndToEndId"), tx_id=get("Refs/TxId"),
+            mandate_id=get("Refs/MndtId"),
+            debtor=debtor, creditor=creditor,
+            ultimate_debtor=get("RltdPties/UltmtDbtr/Nm") or get("RltdPties/UltmtDbtr/Pty/Nm"),
+            remittance=get("RmtInf/Ustrd", ""),
+            structured_ref=get("RmtInf/Strd/CdtrRefInf/Ref"),
+            return_reason=get("RtrInf/Rsn/Cd") or get("RtrInf/Rsn/Prtry"),
+            return_info=get("RtrInf/AddtlInf"),
+            bank_tx_code=_code(v)[0],
+            additional_info=get("AddtlTxInf"),
+        )
+
+    def _batch(self, btch: etree._Element) -> Batch:
+        bv: dict[str, str] = {}
+        bamts: dict[str, etree._Element] = {}
+        _collect(btch, self.tries[2], bv, bamts)
+        count = bv.get("NbOfTxs")
+        total_el = bamts.get("TtlAmt")
+        return Batch(
+            msg_id=bv.get("MsgId"), pmt_inf_id=bv.get("PmtInfId"),
+            count=int(count) if count and count.isdigit() else None,
+            total=self._money(total_el, btch, "TtlAmt") if total_el is not None else None,
         )
 
     def _entry(self, ntry: etree._Element, index: int) -> Entry:
-        v, amts = self._flat(ntry, skip="NtryDtls")
+        v: dict[str, str] = {}
+        amts: dict[str, etree._Element] = {}
+        details: list[etree._Element] = []
+        _collect(ntry, self.tries[0], v, amts, details)
         amount = self._money(amts.get("Amt"), ntry, "Amt")
         credit = self._credit_of(v.get("CdtDbtInd"), ntry)
         rvsl = v.get("RvslInd", "false").lower() in ("true", "1")
         status = v.get("Sts/Cd") or v.get("Sts/Prtry") or v.get("Sts") or "BOOK"
         batches: list[Batch] = []
         txs: list[TransactionDetails] = []
-        for dtls in ntry.iterchildren(self.prefix + "NtryDtls"):
-            for btch in dtls.iterchildren(self.prefix + "Btch"):
-                bv, bamts = self._flat(btch)
-                count = bv.get("NbOfTxs")
-                total_el = bamts.get("TtlAmt")
-                batches.append(Batch(
-                    msg_id=bv.get("MsgId"), pmt_inf_id=bv.get("PmtInfId"),
-                    count=int(count) if count and count.isdigit() else None,
-                    total=self._money(total_el, btch, "TtlAmt") if total_el is not None else None,
-                ))
-            for tx in dtls.iterchildren(self.prefix + "TxDtls"):
-                txs.append(self._transaction(tx))
-        code, prop = self._code(v)
+        t_btch, t_tx = self.t_btch, self.t_txdtls
+        for dtls in details:
+            for child in dtls:
+                tag = child.tag
+                if tag == t_tx:
+                    txs.append(self._transaction(child))
+                elif tag == t_btch:
+                    batches.append(self._batch(child))
+        code, prop = _code(v)
         acct_ref = v.get("AcctSvcrRef")
         fingerprint = "" if acct_ref else hashlib.sha1(etree.tostring(ntry, method="c14n")).hexdigest()
         return Entry(

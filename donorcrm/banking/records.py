@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from donorcrm.money import Money
 
@@ -183,6 +184,11 @@ def _is_return(entry: Entry, tx: TransactionDetails | None) -> bool:
 
 def lines_of(entry: Entry, own_iban: str | None = None) -> list[Line]:
     """Split an entry into reconciliation lines (see Line)."""
+    return [Line(*values) for values in line_values(entry, own_iban)]
+
+
+def line_values(entry: Entry, own_iban: str | None = None) -> list[tuple[Any, ...]]:
+    """The fields of lines_of's Lines as plain tuples, in Line's field order (for bulk inserts)."""
     txs = entry.transactions
     split = (
         len(txs) > 1
@@ -195,12 +201,13 @@ def lines_of(entry: Entry, own_iban: str | None = None) -> list[Line]:
         pairs = [(i, t, t.amount) for i, t in enumerate(txs)]
     else:
         pairs = [(0, txs[0] if len(txs) == 1 else None, entry.amount)]
-    out: list[Line] = []
+    identity = entry.identity
+    out: list[tuple[Any, ...]] = []
     for index, tx, amount in pairs:
         assert amount is not None
         signed = amount if entry.credit else -amount
         is_ret = _is_return(entry, tx)
-        party = _counterparty(tx, entry.credit, own_iban, is_ret) if tx is not None else Party()
+        party = _counterparty(tx, entry.credit, own_iban, is_ret) if tx is not None else _NOBODY
         batch_ref = (batch.pmt_inf_id or batch.msg_id) if batch else None
         batch_count = None
         if not split and (batch is not None or len(txs) > 1):
@@ -209,27 +216,30 @@ def lines_of(entry: Entry, own_iban: str | None = None) -> list[Line]:
             batch_count = (batch.count if batch else None) or (len(txs) or None)
         remittance = tx.remittance if tx is not None else ""
         texts = [party.name or "", remittance, (tx.additional_info if tx else None) or "", entry.additional_info or ""]
-        out.append(Line(
-            entry_identity=entry.identity,
-            tx_index=index,
-            amount=signed,
-            booked_on=entry.booked_on,
-            value_on=entry.value_on,
-            reversal=entry.reversal,
-            bank_tx_code=(tx.bank_tx_code if tx is not None and tx.bank_tx_code else entry.bank_tx_code),
-            end_to_end_id=_clean_ref(tx.end_to_end_id) if tx is not None else None,
-            mandate_id=tx.mandate_id if tx is not None else None,
-            batch_ref=batch_ref,
-            batch_count=batch_count,
-            counterparty_name=party.name,
-            counterparty_iban=party.iban,
-            remittance=remittance,
-            structured_ref=tx.structured_ref if tx is not None else None,
-            return_reason=tx.return_reason if tx is not None else None,
-            acct_svcr_ref=(tx.acct_svcr_ref if tx is not None and tx.acct_svcr_ref else entry.acct_svcr_ref),
-            description=" · ".join(t for t in texts if t)[:500],
+        out.append((
+            identity,  # entry_identity
+            index,  # tx_index
+            signed,  # amount
+            entry.booked_on,
+            entry.value_on,
+            entry.reversal,
+            tx.bank_tx_code if tx is not None and tx.bank_tx_code else entry.bank_tx_code,
+            _clean_ref(tx.end_to_end_id) if tx is not None else None,
+            tx.mandate_id if tx is not None else None,
+            batch_ref,
+            batch_count,
+            party.name,  # counterparty_name
+            party.iban,  # counterparty_iban
+            remittance,
+            tx.structured_ref if tx is not None else None,
+            tx.return_reason if tx is not None else None,
+            tx.acct_svcr_ref if tx is not None and tx.acct_svcr_ref else entry.acct_svcr_ref,
+            " · ".join(t for t in texts if t)[:500],  # description
         ))
     return out
+
+
+_NOBODY = Party()
 
 
 def _clean_ref(ref: str | None) -> str | None:

@@ -18,6 +18,7 @@ either. ``decide`` books automatically only above a threshold and when no other 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -94,7 +95,7 @@ class MatchContext:
 
     def index_name(self, donor_id: int, name: str, first_name: str | None = None) -> None:
         """Make a donor findable by the tokens of their name (for rule_name)."""
-        tokens = frozenset(name_tokens(name))
+        tokens = frozenset(_name_tokens(name))
         self.name_keys[donor_id] = (tokens, fold(first_name or "")[:1])
         for token in tokens:
             self.names.setdefault(token, set()).add(donor_id)
@@ -160,14 +161,18 @@ Rule = Callable[[Line, MatchContext], list[Candidate]]
 # Text helpers
 
 
+_NOT_REF = re.compile(r"[^A-Z0-9]")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def normalise_ref(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", text.upper())
+    return _NOT_REF.sub("", text.upper())
 
 
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation to spaces: "Müller-Lüdenscheidt" -> "muller ludenscheidt"."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain.lower()).split())
+    return " ".join(_NOT_WORD.sub(" ", plain.lower()).split())
 
 
 _NAME_NOISE = frozenset({
@@ -178,7 +183,20 @@ _NAME_NOISE = frozenset({
 
 def name_tokens(name: str) -> list[str]:
     """Tokens worth indexing a name on: no particles, no titles, no initials."""
-    return [t for t in fold(name).split() if len(t) > 1 and t not in _NAME_NOISE]
+    return list(_name_tokens(name))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _name_tokens(name: str) -> tuple[str, ...]:
+    # Names recur (a donor's bank name on every transfer, shared surnames): fold each one once.
+    return tuple(t for t in fold(name).split() if len(t) > 1 and t not in _NAME_NOISE)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _name_key(name: str) -> tuple[frozenset[str], str]:
+    """The payer's name as rule_name compares it: its token set and a lone initial, if it starts with one."""
+    first = fold(name).split()[:1]
+    return frozenset(_name_tokens(name)), first[0] if first and len(first[0]) == 1 else ""
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -213,7 +231,10 @@ def words(text: str) -> set[str]:
 
 
 def _text_of(line: Line) -> str:
-    return " ".join(t for t in (line.remittance, line.structured_ref or "", line.end_to_end_id or "") if t)
+    ref, e2e = line.structured_ref, line.end_to_end_id
+    if not ref and not e2e:  # most transfers: the remittance text alone
+        return line.remittance
+    return " ".join([t for t in (line.remittance, ref or "", e2e or "") if t])
 
 
 def _amount_note(line: Line, expected: Money) -> tuple[bool, str]:
@@ -290,11 +311,12 @@ def rule_payout(line: Line, ctx: MatchContext) -> list[Candidate]:
     if line.amount.minor <= 0:
         return []
     seen: dict[str, Candidate] = {}
-    tokens = {normalise_ref(w) for w in (_text_of(line) + " " + (line.batch_ref or "")).split()}
+    by_reference = ctx.by_reference
+    tokens = {normalise_ref(w) for w in (_text_of(line) + " " + (line.batch_ref or "")).split()} if by_reference else ()
     for ref in tokens:
         if len(ref) < 6:
             continue
-        for e in ctx.by_reference.get(ref, []):
+        for e in by_reference.get(ref, []):
             same, note = _amount_note(line, e.amount)
             seen[e.ref] = Candidate("payout", 97 if same else 60,
                                     f"reference {e.reference_text} of {e.label or e.ref} quoted; {note}",
@@ -373,11 +395,6 @@ def campaign_of(line: Line, ctx: MatchContext) -> tuple[int | None, str | None]:
     return ctx.campaigns[code], code
 
 
-def _payer_initial(name: str) -> str:
-    first = fold(name).split()[:1]
-    return first[0] if first and len(first[0]) == 1 else ""
-
-
 def rule_name(line: Line, ctx: MatchContext) -> list[Candidate]:
     """Donors whose name holds every word of the payer's name (initials must agree).
 
@@ -386,27 +403,28 @@ def rule_name(line: Line, ctx: MatchContext) -> list[Candidate]:
     """
     if line.amount.minor <= 0 or not line.counterparty_name or not ctx.names:
         return []
-    payer = frozenset(name_tokens(line.counterparty_name))
+    payer, initial = _name_key(line.counterparty_name)
     if not payer:
         return []
     pools = [ctx.names.get(t) for t in payer]
     if any(p is None for p in pools):
         return []
     pool = set.intersection(*pools)  # type: ignore[arg-type]
-    initial = _payer_initial(line.counterparty_name)
     scored = []
-    for donor_id in pool:
-        facts = ctx.donors.get(donor_id)
-        key = ctx.name_keys.get(donor_id)
+    donors, keys = ctx.donors.get, ctx.name_keys.get
+    for donor_id in pool:  # a common surname pools hundreds of donors: keep this loop lean
+        facts = donors(donor_id)
+        key = keys(donor_id)
         if facts is None or key is None:
             continue
         tokens, first = key
         if initial and first and initial != first:
             continue
-        scored.append((1.0 if tokens == payer else 0.9, facts))
-    scored.sort(key=lambda x: (-x[0], x[1].id))
+        scored.append((-1.0 if tokens == payer else -0.9, donor_id, facts))
+    scored.sort()  # best first, then by donor id (ids are unique, so facts are never compared)
     out = []
-    for sim, facts in scored[:10]:
+    for neg, _, facts in scored[:10]:
+        sim = -neg
         score = round(45 + 25 * sim) if len(scored) == 1 else round(30 + 20 * sim)
         note = "" if len(scored) == 1 else f" (one of {len(scored)} donors with this name)"
         out.append(Candidate("name", score, f"payer name {line.counterparty_name!r} matches {facts.name!r}{note}",
@@ -452,6 +470,8 @@ class Decision:
 
 def combine(candidates: Sequence[Candidate]) -> list[Candidate]:
     """One candidate per target; several rules agreeing raise the score (noisy-or), reasons joined."""
+    if len(candidates) < 2:  # most lines: nothing or one rule's word; nothing to merge
+        return list(candidates)
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
         groups.setdefault(c.target.key, []).append(c)
@@ -469,13 +489,24 @@ def combine(candidates: Sequence[Candidate]) -> list[Candidate]:
     return out
 
 
-def decide(line: Line, ctx: MatchContext, *, threshold: int = 90, margin: int = 30,
-           rules: Sequence[Rule] | None = None, keep: int = 5) -> Decision:
+def candidates(line: Line, ctx: MatchContext, rules: Sequence[Rule] | None = None) -> list[Candidate]:
+    """What each rule says about the line, in rule order (uncombined)."""
     found: list[Candidate] = []
     for rule in rules if rules is not None else RULES:
         found.extend(rule(line, ctx))
+    return found
+
+
+def decide(line: Line, ctx: MatchContext, *, threshold: int = 90, margin: int = 30,
+           rules: Sequence[Rule] | None = None, keep: int = 5) -> Decision:
+    return judge(line, ctx, candidates(line, ctx, rules), threshold=threshold, margin=margin, keep=keep)
+
+
+def judge(line: Line, ctx: MatchContext, found: Sequence[Candidate], *, threshold: int = 90, margin: int = 30,
+          keep: int = 5, campaign: tuple[int | None, str | None] | None = None) -> Decision:
+    """The decision on a line from its rules' candidates: book the best if sure and unrivalled, else suspense."""
     ranked = combine(found)
-    campaign_id, code = campaign_of(line, ctx)
+    campaign_id, code = campaign if campaign is not None else campaign_of(line, ctx)
     auto = None
     if ranked and ranked[0].score >= threshold:
         best = ranked[0]

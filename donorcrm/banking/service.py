@@ -7,13 +7,16 @@ open (suspense) amount equal the line's amount, so booked + suspense equals the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import hashlib
 import json
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -31,11 +34,14 @@ from donorcrm.money import Money
 from . import rules
 from .camt import read_file
 from .models import AllocationKind, BankAllocation, BankLine, BankStatement, LineStatus, NotGiftPurpose
-from .records import Line, Statement, lines_of
+from .records import Line, Statement, line_values
 from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
+P = ParamSpec("P")
+R = TypeVar("R")
+_WITHOUT_NAMES = [r for r in rules.RULES if r is not rules.rule_name]  # first pass: names load only where needed
 _OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
 _CHUNK = 2000
 
@@ -51,6 +57,7 @@ class ImportResult:
     lines: int = 0
     statement_ids: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # warnings: the file was imported
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "parse", "store"
 
 
 def _read_bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str | None]:
@@ -73,16 +80,39 @@ def _balance_problems(stmt: Statement) -> list[Problem]:
     return []
 
 
+def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run fn with the cyclic garbage collector paused.
+
+    Importing or matching a statement builds hundreds of thousands of small acyclic objects (entries,
+    lines, candidates); each automatic collection would walk all of them again. Reference counting frees
+    them as usual; the collector resumes afterwards.
+    """
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return run
+
+
+@_gc_paused
 def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None) -> ImportResult:
     """Read a camt.053/054 file and store its statements and lines.
 
     The whole file is read and checked before anything is written; statements already imported (same
     account, statement id and sequence) are skipped, so importing a file twice changes nothing.
     """
+    started = time.perf_counter()
     data, name = _read_bytes(source)
     statements = read_file(data)  # raises CamtError with element and line
     digest = hashlib.sha256(data).hexdigest()
     result = ImportResult()
+    parsed = time.perf_counter()
+    result.seconds["parse"] = parsed - started
     known = set(session.execute(
         select(BankStatement.identity).where(BankStatement.identity.in_([s.identity for s in statements]))  # type: ignore[attr-defined]
     ).scalars())
@@ -104,6 +134,7 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
             "statement": stmt.statement_id, "account": stmt.account, "entries": row.entry_count,
             "lines": row.line_count, "file": file_name or name, "sha256": digest,
         }, actor=actor)
+    result.seconds["store"] = time.perf_counter() - parsed
     return result
 
 
@@ -111,7 +142,7 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
     currency = stmt.currency or (stmt.entries[0].amount.currency if stmt.entries else "EUR")
     opening = stmt.balance("OPBD", "PRCD")
     closing = stmt.balance("CLBD")
-    lines = [line for e in stmt.entries if e.status == "BOOK" for line in lines_of(e, stmt.account_iban)]
+    lines = [line for e in stmt.entries if e.status == "BOOK" for line in line_values(e, stmt.account_iban)]
     row = BankStatement(
         identity=stmt.identity, message=stmt.message, version=stmt.version, message_id=stmt.message_id,
         statement_id=stmt.statement_id, account=stmt.account, currency=currency,
@@ -128,16 +159,16 @@ def _store_statement(session: Session, stmt: Statement, digest: str, file_name: 
     prefix = stmt.identity_hash
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = []
-    for line in lines:
+    for (identity, tx_index, amount, booked_on, value_on, reversal, code, e2e, mandate, batch_ref, batch_count,
+         name, iban, remittance, structured, reason, acct_ref, description) in lines:  # Line's field order
+        minor = amount.minor
         rows.append((
-            row.id, f"{prefix}:{line.entry_identity}:{line.tx_index}"[:100], line.entry_identity[:60], line.tx_index,
-            line.amount.minor, line.amount.minor, line.amount.currency,
-            _OPEN if line.amount.minor else _BOOKED,
-            _day_param(line.booked_on, sqlite), _day_param(line.value_on, sqlite), line.reversal,
-            _cut(line.bank_tx_code, 40), _cut(line.end_to_end_id, 70), _cut(line.mandate_id, 70),
-            _cut(line.batch_ref, 70), line.batch_count, _cut(line.counterparty_name, 140),
-            _cut(line.counterparty_iban, 34), line.remittance[:500], _cut(line.structured_ref, 70),
-            _cut(line.return_reason, 10), _cut(line.acct_svcr_ref, 70), line.description[:500],
+            row.id, f"{prefix}:{identity}:{tx_index}"[:100], identity[:60], tx_index,
+            minor, minor, amount.currency, _OPEN if minor else _BOOKED,
+            _day_param(booked_on, sqlite), _day_param(value_on, sqlite), reversal,
+            _cut(code, 40), _cut(e2e, 70), _cut(mandate, 70), _cut(batch_ref, 70), batch_count, _cut(name, 140),
+            _cut(iban, 34), remittance[:500], _cut(structured, 70), _cut(reason, 10), _cut(acct_ref, 70),
+            description[:500],
         ))
     _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
     return row
@@ -187,6 +218,7 @@ class MatchResult:
     suspense_minor: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     currency: str = "EUR"
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "match", "book"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -207,13 +239,11 @@ _LINE_COLUMNS = (
 
 def line_from_row(row: Any) -> Line:
     """The plain Line the rules read, from a bank_line row (ORM object or Core row)."""
-    return Line(
-        entry_identity=row.entry_identity, tx_index=row.tx_index, amount=Money(row.amount_minor, row.currency),
-        booked_on=row.booked_on, value_on=row.value_on, reversal=bool(row.reversal), bank_tx_code=row.bank_tx_code,
-        end_to_end_id=row.end_to_end_id, mandate_id=row.mandate_id, batch_ref=row.batch_ref,
-        batch_count=row.batch_count, counterparty_name=row.counterparty_name, counterparty_iban=row.counterparty_iban,
-        remittance=row.remittance or "", structured_ref=row.structured_ref, return_reason=row.return_reason,
-        acct_svcr_ref=row.acct_svcr_ref, description=row.description or "",
+    return Line(  # positional, in Line's field order
+        row.entry_identity, row.tx_index, Money(row.amount_minor, row.currency), row.booked_on, row.value_on,
+        bool(row.reversal), row.bank_tx_code, row.end_to_end_id, row.mandate_id, row.batch_ref, row.batch_count,
+        row.counterparty_name, row.counterparty_iban, row.remittance or "", row.structured_ref, row.return_reason,
+        row.acct_svcr_ref, row.description or "",
     )
 
 
@@ -230,6 +260,30 @@ def _donor_name(d: Any) -> str:
     return " ".join(p for p in (first or initials, infix, last) if p) or f"Donor {donor_id}"
 
 
+def _rows(session: Session, stmt: Any) -> list[Any]:
+    """All rows of a column query, fetched at once on the session's connection (no ORM row loading);
+    pending changes are flushed first, as session.execute would."""
+    session.flush()
+    return list(session.connection().execute(stmt).all())
+
+
+def _rows_in(session: Session, sql: str, values: Sequence[Any], size: int = _CHUNK) -> list[Any]:
+    """Rows of plain SQL whose ``{}`` is an IN list, for each chunk of values.
+
+    Straight to the driver: a SQLAlchemy IN list is rendered anew per value on every execution, which
+    costs more than the query for the tens of thousands of IBANs and donor ids of a large statement.
+    Only for columns the driver returns as they are stored (ids, codes, names).
+    """
+    if not values:
+        return []
+    session.flush()
+    conn, mark = session.connection(), _placeholder(session)
+    out: list[Any] = []
+    for part in _chunks(values, size):
+        out.extend(conn.exec_driver_sql(sql.format(", ".join([mark] * len(part))), tuple(part)).all())
+    return out
+
+
 def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[ExpectationSource] | None = None,
                   with_names: bool = True) -> MatchContext:
     """Everything the rules need about these lines, loaded in a few bulk queries."""
@@ -242,12 +296,9 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
     credit = [line for line in lines if line.amount.minor > 0]
     donor_ids: set[int] = set()
     ibans = sorted({line.counterparty_iban for line in credit if line.counterparty_iban})
-    for part in _chunks(ibans):
-        for iban, donor_id in session.execute(
-            select(DonorAccount.iban, DonorAccount.donor_id).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
-        ):
-            ctx.accounts[iban] = (*ctx.accounts.get(iban, ()), donor_id)
-            donor_ids.add(donor_id)
+    for iban, donor_id in _rows_in(session, "SELECT iban, donor_id FROM donor_account WHERE iban IN ({})", ibans):
+        ctx.accounts[iban] = (*ctx.accounts.get(iban, ()), donor_id)
+        donor_ids.add(donor_id)
     numbers: set[int] = set()
     gift_numbers: set[int] = set()
     ref_words: set[str] = set()
@@ -258,21 +309,17 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
         numbers.update(rules.donor_numbers(text))
         gift_numbers.update(rules.gift_numbers(text))
         ref_words.update(w for w in rules.words(text) if any(ch.isdigit() for ch in w))
-    for part in _chunks(sorted(gift_numbers)):
-        for gift_id, donor_id in session.execute(
-            select(Gift.id, Gift.donor_id).where(Gift.id.in_(part), Gift.donor_id.is_not(None))  # type: ignore[union-attr]
-        ):
-            ctx.gifts[gift_id] = donor_id
-            donor_ids.add(donor_id)
-    for part in _chunks(sorted(ref_words)):
-        for reference, donor_id in session.execute(
-            select(Donor.reference, Donor.id).where(Donor.reference.in_(part))  # type: ignore[union-attr]
-        ):
-            ctx.donor_refs[reference.upper()] = donor_id
-            donor_ids.add(donor_id)
+    for gift_id, donor_id in _rows_in(
+            session, "SELECT id, donor_id FROM gift WHERE id IN ({}) AND donor_id IS NOT NULL", sorted(gift_numbers)):
+        ctx.gifts[gift_id] = donor_id
+        donor_ids.add(donor_id)
+    for reference, donor_id in _rows_in(session, "SELECT reference, id FROM donor WHERE reference IN ({})",
+                                        sorted(ref_words)):
+        ctx.donor_refs[reference.upper()] = donor_id
+        donor_ids.add(donor_id)
     from donorcrm.campaigns.models import Campaign
 
-    ctx.campaigns = {code.upper(): cid for cid, code in session.execute(select(Campaign.id, Campaign.code))}
+    ctx.campaigns = {code.upper(): cid for cid, code in _rows(session, select(Campaign.id, Campaign.code))}
     donor_ids.update(numbers)
     if with_names:
         donor_ids.update(_name_index(session, credit, ctx))
@@ -289,17 +336,9 @@ def _name_index(session: Session, lines: Sequence[Line], ctx: MatchContext) -> s
             org_names.add(line.counterparty_name.strip())
     variants = sorted({v for t in tokens for v in (t, t.capitalize(), t.upper())})
     found: set[int] = set()
-    rows: list[Any] = []
-    for part in _chunks(variants, 3000):
-        rows.extend(session.execute(
-            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
-                   Donor.organisation_name).where(Donor.last_name.in_(part))  # type: ignore[union-attr]
-        ))
-    for part in _chunks(sorted(org_names), 3000):
-        rows.extend(session.execute(
-            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix, Donor.last_name,
-                   Donor.organisation_name).where(Donor.organisation_name.in_(part))  # type: ignore[union-attr]
-        ))
+    columns = "SELECT id, kind, first_name, initials, name_infix, last_name, organisation_name FROM donor"
+    rows = _rows_in(session, columns + " WHERE last_name IN ({})", variants, 3000)
+    rows += _rows_in(session, columns + " WHERE organisation_name IN ({})", sorted(org_names), 3000)
     for row in rows:
         donor_id = row[0]
         if donor_id in found:
@@ -313,16 +352,12 @@ def _load_donors(session: Session, donor_ids: Iterable[int], ctx: MatchContext) 
     wanted = sorted(set(donor_ids) - set(ctx.donors))
     amounts: dict[int, set[int]] = {}
     for part in _chunks(wanted):
-        for donor_id, minor in session.execute(
-            select(Gift.donor_id, Gift.amount_minor).where(
-                Gift.donor_id.in_(part), Gift.entry_type == EntryType.GIFT  # type: ignore[union-attr]
-            ).group_by(Gift.donor_id, Gift.amount_minor)
-        ):
+        for donor_id, minor in _rows_in(
+                session, "SELECT donor_id, amount_minor FROM gift WHERE donor_id IN ({}) AND entry_type = '"
+                + str(EntryType.GIFT) + "' GROUP BY donor_id, amount_minor", part):
             amounts.setdefault(donor_id, set()).add(minor)
-        for d in session.execute(
-            select(Donor.id, Donor.kind, Donor.first_name, Donor.initials, Donor.name_infix,
-                   Donor.last_name, Donor.organisation_name, Donor.status).where(Donor.id.in_(part))  # type: ignore[union-attr]
-        ):
+        for d in _rows_in(session, "SELECT id, kind, first_name, initials, name_infix, last_name, organisation_name,"
+                          " status FROM donor WHERE id IN ({})", part):
             ctx.donors[d[0]] = DonorFacts(id=d[0], name=_donor_name(d), kind=d[1],
                                           active=d[7] == DonorStatus.ACTIVE,
                                           usual_amounts=frozenset(amounts.get(d[0], ())))
@@ -344,14 +379,16 @@ def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequenc
         stmt = stmt.where(table.c.statement_id == statement_id)
     if line_ids is not None:
         stmt = stmt.where(table.c.id.in_(list(line_ids)))
-    return list(session.execute(stmt.order_by(table.c.id)))
+    return _rows(session, stmt.order_by(table.c.id))
 
 
+@_gc_paused
 def match(session: Session, *, statement_id: int | None = None, line_ids: Sequence[int] | None = None,
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:
     """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
     settings = settings or get_settings()
+    started = time.perf_counter()
     rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
     result = MatchResult(lines=len(rows))
     if not rows:
@@ -360,13 +397,21 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
     result.currency = lines[0].amount.currency
     ctx = build_context(session, lines, sources=sources, with_names=False)
     threshold, margin = settings.bank_auto_score, settings.bank_auto_margin
-    decisions = [rules.decide(line, ctx, threshold=threshold, margin=margin) for line in lines]
+    found = [rules.candidates(line, ctx, _WITHOUT_NAMES) for line in lines]
+    decisions = [rules.judge(line, ctx, f, threshold=threshold, margin=margin)
+                 for line, f in zip(lines, found, strict=True)]
     unsure = [i for i, d in enumerate(decisions) if d.auto is None and lines[i].amount.minor > 0]
     if unsure:  # names are the weakest signal and the costliest to load: only where still needed
         donor_ids = _name_index(session, [lines[i] for i in unsure], ctx)
         _load_donors(session, donor_ids, ctx)
+        # Donors found by name add nothing the other rules read (their donors were loaded up front), so
+        # the first pass stands and the name rule, last in order, only adds its own candidates.
         for i in unsure:
-            decisions[i] = rules.decide(lines[i], ctx, threshold=threshold, margin=margin)
+            line, first = lines[i], decisions[i]
+            decisions[i] = rules.judge(line, ctx, found[i] + rules.rule_name(line, ctx), threshold=threshold,
+                                       margin=margin, campaign=(first.campaign_id, first.campaign_code))
+    decided = time.perf_counter()
+    result.seconds["match"] = decided - started
     now = utcnow()
     plan = _AutoPlan(session, now, _used_seq(session, [r.id for r, d in zip(rows, decisions, strict=True) if d.auto]))
     updates: list[dict[str, Any]] = []
@@ -395,13 +440,14 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
         conn.exec_driver_sql(sql, list(part))
     session.expire_all()
     audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
+    result.seconds["book"] = time.perf_counter() - decided
     return result
 
 
 def _used_seq(session: Session, line_ids: Sequence[int]) -> dict[int, int]:
     used: dict[int, int] = {}
     for part in _chunks(sorted(line_ids), 5000):
-        for line_id, top in session.execute(
+        for line_id, top in _rows(session,
             select(BankAllocation.line_id, func.max(BankAllocation.seq))
             .where(BankAllocation.line_id.in_(part)).group_by(BankAllocation.line_id)  # type: ignore[attr-defined]
         ):
@@ -465,7 +511,7 @@ class _AutoPlan:
             refs = [a["_gift_ref"] for a in self.allocations if a["_gift_ref"]]
             ids_by_ref: dict[str, int] = {}
             for part in _chunks(refs, 5000):
-                for gift_id, ref in session.execute(
+                for gift_id, ref in _rows(session,
                     select(Gift.id, Gift.external_ref).where(Gift.source == SOURCE, Gift.external_ref.in_(part))  # type: ignore[union-attr]
                 ):
                     ids_by_ref[ref] = gift_id
@@ -496,7 +542,7 @@ def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str 
     have: set[tuple[int, str]] = set()
     ibans = sorted({iban for _, iban in wanted})
     for part in _chunks(ibans):
-        have.update((d, i) for d, i in session.execute(
+        have.update((d, i) for d, i in _rows(session,
             select(DonorAccount.donor_id, DonorAccount.iban).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
         ))
     now = utcnow()
