@@ -23,12 +23,18 @@ _SPECIAL = {
     "“": "'", "”": "'", "–": "-", "—": "-", "#": " ", "@": "(at)", "*": ".", "!": ".", ";": ",",
 }
 _SPACES = re.compile(r" {2,}")
+# The same set as ALLOWED, as one regular expression: a million names are checked at C speed.
+_ALL_ALLOWED = re.compile(r"[a-zA-Z0-9/\-?:().,'+ ]*").fullmatch
+
+
+def transliterate(text: str, max_length: int = 140) -> str:
+    if _ALL_ALLOWED(text) is not None:  # most names: no work, and no cache entry per donor
+        return text[:max_length]
+    return _transliterate(text, max_length)
 
 
 @lru_cache(maxsize=65536)
-def transliterate(text: str, max_length: int = 140) -> str:
-    if all(ch in ALLOWED for ch in text):
-        return text[:max_length]
+def _transliterate(text: str, max_length: int) -> str:
     out: list[str] = []
     for ch in text:
         if ch in ALLOWED:
@@ -42,4 +48,4 @@ def transliterate(text: str, max_length: int = 140) -> str:
 
 
 def is_sepa_text(text: str) -> bool:
-    return all(ch in ALLOWED for ch in text)
+    return _ALL_ALLOWED(text) is not None
