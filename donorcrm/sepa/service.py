@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,10 @@ class PlanInputs:
 
 
 def load_inputs(conn: Connection, run_on: dt.date, settings: Settings, exclude_run_id: int | None) -> PlanInputs:
-    """Everything the planner needs, read with Core (no ORM object per row), ignoring ``exclude_run_id``."""
+    """Everything the planner needs, read with Core (no ORM object per row), ignoring ``exclude_run_id``.
+
+    The big reads are fetched whole (``all``): iterating a result fetches row by row.
+    """
     c = Commitment.__table__  # type: ignore[attr-defined]
     ca = CommitmentAmount.__table__  # type: ignore[attr-defined]
     m = Mandate.__table__  # type: ignore[attr-defined]
@@ -89,26 +93,27 @@ def load_inputs(conn: Connection, run_on: dt.date, settings: Settings, exclude_r
     for cid, eff, amount in conn.execute(
         select(ca.c.commitment_id, ca.c.effective_from, ca.c.amount_minor).join(c, c.c.id == ca.c.commitment_id)
         .where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA)
-    ):
+    ).all():
         history[cid].append((eff, amount))
     commitments = [
         CommitmentTerms(cid, donor_id, status, frequency, day, starts, ends, amount, currency, tuple(history.get(cid, ())))
         for cid, donor_id, status, frequency, day, starts, ends, amount, currency in conn.execute(select(
             c.c.id, c.c.donor_id, c.c.status, c.c.frequency, c.c.collection_day, c.c.starts_on, c.c.ends_on,
             c.c.amount_minor, c.c.currency,
-        ).where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA).order_by(c.c.id))
+        ).where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA).order_by(c.c.id)).all()
     ]
     mandates: dict[int, MandateTerms] = {}
     debtors: dict[int, tuple[Any, ...]] = {}
     for mid, cid, status, kind, signed, last, ref, holder, iban, bic, oref, oiban, other in conn.execute(select(
         m.c.id, m.c.commitment_id, m.c.status, m.c.kind, m.c.signed_on, m.c.last_presented_on, m.c.reference,
         m.c.holder, m.c.iban, m.c.bic, m.c.original_reference, m.c.original_iban, m.c.amended_to_other_bank,
-    ).where(m.c.status == MandateStatus.ACTIVE, m.c.commitment_id.is_not(None)).order_by(m.c.id)):
+    ).where(m.c.status == MandateStatus.ACTIVE, m.c.commitment_id.is_not(None)).order_by(m.c.id)).all():
         mandates[cid] = MandateTerms(mid, cid, status, kind, signed, last, bool(other))
         debtors[mid] = (ref, signed, holder, iban, bic, oref, oiban, bool(other))
     month = target_month(run_on, plan_settings(settings))
     others = col.c.run_id != exclude_run_id if exclude_run_id is not None else True
-    done = {(cid, month) for (cid,) in conn.execute(select(col.c.commitment_id).where(col.c.period == month, others))}
+    done = {(cid, month) for (cid,) in conn.execute(select(col.c.commitment_id).where(col.c.period == month, others))
+            .all()}
     nxt = col.alias("nxt")
     retries: dict[tuple[int, dt.date], int] = {}
     for cid, period, attempt in conn.execute(
@@ -353,14 +358,25 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
            "ON CONFLICT DO NOTHING")  # only a duplicate (commitment, period, attempt) is skipped
     remittance = settings.sepa_remittance
     planned_status = str(CollectionStatus.PLANNED)
+    debtors = inputs.debtors
+    # Values shared by many rows are made once: per period the remittance, per date its parameter (ISO
+    # text on SQLite, as SQLAlchemy's Date stores it, skipping sqlite3's per-row date adapter).
+    day: dict[dt.date, Any] = _Days(iso=not postgres)
+    remittances: dict[dt.date, str] = {}
+    seq_text: dict[str, str] = {}
     for start in range(0, total, BATCH):
         rows = []
-        for p in planned[start:start + BATCH]:
-            ref, signed, holder, iban, bic, oref, oiban, other = inputs.debtors[p.mandate_id]
+        for cid, mid, donor_id, period, attempt, amount, currency, seq, due in planned[start:start + BATCH]:
+            ref, signed, holder, iban, bic, oref, oiban, other = debtors[mid]
+            text = remittances.get(period)
+            if text is None:
+                text = remittances[period] = f"{remittance} {period:%m-%Y}"[:140]
+            seq_str = seq_text.get(seq)
+            if seq_str is None:
+                seq_str = seq_text[seq] = str(seq)
             rows.append((
-                run_id, p.commitment_id, p.mandate_id, p.donor_id, p.period, p.attempt, p.amount_minor, p.currency,
-                str(p.sequence_type), p.due_on, end_to_end_id(p.commitment_id, p.period, p.attempt), ref, signed,
-                holder, iban, bic, oref, oiban, bool(other), f"{remittance} {p.period:%m-%Y}"[:140],
+                run_id, cid, mid, donor_id, day[period], attempt, amount, currency, seq_str, day[due],
+                end_to_end_id(cid, period, attempt), ref, day[signed], holder, iban, bic, oref, oiban, other, text,
                 planned_status, False,
             ))
         with engine.begin() as conn:
@@ -378,6 +394,18 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
                                  .where(col.c.run_id == run_id)).one()
         conn.execute(update(runs).where(runs.c.id == run_id, runs.c.status == RunStatus.RECORDING)
                      .values(status=RunStatus.RECORDED, n_collections=n, total_minor=amount))
+
+
+class _Days(dict):  # type: ignore[type-arg]
+    """Date -> query parameter, made on first use."""
+
+    def __init__(self, iso: bool) -> None:
+        super().__init__()
+        self.iso = iso
+
+    def __missing__(self, day: dt.date) -> Any:
+        value = self[day] = day.isoformat() if self.iso else day
+        return value
 
 
 def creditor(settings: Settings) -> pain008.Creditor:
@@ -401,9 +429,11 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
         ).where(col.c.run_id == run_id).order_by(col.c.due_on, col.c.sequence_type, col.c.commitment_id,
                                                   col.c.period, col.c.attempt)).all()
     groups: dict[tuple[dt.date, str], list[Any]] = defaultdict(list)
+    group_of = itemgetter(1, 2)  # (due_on, sequence_type)
     for r in rows:
-        groups[(r.due_on, r.sequence_type)].append(r)
+        groups[group_of(r)].append(r)
     cred = creditor(settings)
+    make_tx = pain008.DebitTx._make
     written = 0
     done_tx = 0
     for (due_on, seq), members in sorted(groups.items()):
@@ -414,9 +444,7 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
             done_tx += len(part)
             if msg_id in stored:
                 continue
-            txs = [pain008.DebitTx(r.end_to_end_id, r.amount_minor, r.mandate_reference, r.mandate_signed_on,
-                                   r.debtor_name, r.debtor_iban, r.debtor_bic, r.remittance, r.original_reference,
-                                   r.original_iban, bool(r.amended_to_other_bank)) for r in part]
+            txs = [make_tx(r[3:]) for r in part]  # the selected columns follow DebitTx's fields
             block = pain008.PaymentBlock(f"{msg_id}-P", due_on, seq, txs)
             with clock.step("write"):
                 rendered = pain008.render(msg_id, run.created_at, cred, [block], run.version)
@@ -425,7 +453,7 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
             if problems:
                 raise FileFormatError(f"{msg_id} does not validate against {run.version}: "
                                       + "; ".join(str(p) for p in problems[:5]))
-            ids = [r.id for r in part]
+            ids = [r[0] for r in part]
             with clock.step("store"), engine.begin() as conn:
                 file_id = conn.execute(files.insert().values(
                     run_id=run_id, message_id=msg_id, version=run.version, due_on=due_on, sequence_type=seq,
@@ -433,14 +461,26 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
                     control_sum_minor=rendered.control_sum_minor, sha256=rendered.sha256, size=len(rendered.content),
                     filename=f"{msg_id}.xml", content=rendered.content, created_at=utcnow(),
                 ).returning(files.c.id)).scalar_one()
-                for i in range(0, len(ids), 5000):
-                    conn.execute(update(col).where(col.c.id.in_(ids[i:i + 5000])).values(
-                        file_id=file_id, status=CollectionStatus.PRESENTED))
+                _mark_presented(conn, ids, file_id)
             written += 1
             if progress:
                 progress("write", done_tx, len(rows))
             if stop_after == f"file:{written}":
                 return
+
+
+def _mark_presented(conn: Connection, ids: list[int], file_id: int) -> None:
+    """Point the collections at their file, by id in plain DB-API statements (no SQL compiled per id)."""
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    presented = str(CollectionStatus.PRESENTED)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for i in range(0, len(ids), 900):  # within SQLite's limit on bound parameters
+            part = ids[i:i + 900]
+            cursor.execute(f"UPDATE {Collection.__tablename__} SET file_id = {mark}, status = {mark} "
+                           f"WHERE id IN ({', '.join([mark] * len(part))})", (file_id, presented, *part))
+    finally:
+        cursor.close()
 
 
 def _finish(engine: Engine, run_id: int) -> None:
