@@ -118,6 +118,8 @@ def nominal_date(terms: CommitmentTerms, period: dt.date) -> dt.date:
 
 
 def amount_on(terms: CommitmentTerms, day: dt.date) -> int:
+    if len(terms.amounts) == 1 and terms.amounts[0][0] <= day:  # the usual history: one amount, in force
+        return terms.amounts[0][1]
     amount = terms.amount_minor if not terms.amounts else None
     best: dt.date | None = None
     for effective_from, value in terms.amounts:

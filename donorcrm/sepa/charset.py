@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
 
@@ -33,18 +32,28 @@ def transliterate(text: str, max_length: int = 140) -> str:
     return _transliterate(text, max_length)
 
 
-@lru_cache(maxsize=65536)
 def _transliterate(text: str, max_length: int) -> str:
-    out: list[str] = []
-    for ch in text:
+    return _SPACES.sub(" ", text.translate(_CHARS)).strip()[:max_length]
+
+
+class _CharMap(dict):  # type: ignore[type-arg]
+    """Code point -> its SEPA spelling, worked out the first time a character is seen, so that
+    ``str.translate`` does the per-character work at C speed."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         if ch in ALLOWED:
-            out.append(ch)
+            out = ch
         elif ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
+            out = _SPECIAL[ch]
         else:
             base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in ALLOWED)
-            out.append(base if base else (" " if ch.isspace() else ""))
-    return _SPACES.sub(" ", "".join(out)).strip()[:max_length]
+            out = base if base else (" " if ch.isspace() else "")
+        self[code] = out
+        return out
+
+
+_CHARS = _CharMap()
 
 
 def is_sepa_text(text: str) -> bool:
