@@ -1,7 +1,8 @@
 """What is due: pure planning of recurring collections, and the checks of Dutch periodic-gift agreements.
 
-Everything here works on plain frozen dataclasses (no Session), so the planner can be tested by the
-hundred with hypothesis and run over a million commitments in one pass.
+Everything here works on plain immutable records (no Session), so the planner can be tested by the
+hundred with hypothesis and run over a million commitments in one pass. The records the planner makes
+or reads once per commitment are named tuples: a million of them cost a fraction of frozen dataclasses.
 
 The planning model:
 
@@ -22,6 +23,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from operator import attrgetter
+from typing import NamedTuple
 
 from donorcrm.commitments.models import MONTHS_PER_PERIOD, CommitmentStatus, Frequency
 from donorcrm.errors import Problem
@@ -37,8 +41,7 @@ class SequenceType(StrEnum):
     FNAL = "FNAL"
 
 
-@dataclass(frozen=True, slots=True)
-class CommitmentTerms:
+class CommitmentTerms(NamedTuple):
     id: int
     donor_id: int
     status: str
@@ -52,8 +55,7 @@ class CommitmentTerms:
     amounts: tuple[tuple[dt.date, int], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MandateTerms:
+class MandateTerms(NamedTuple):
     id: int
     commitment_id: int
     status: str  # active, cancelled, expired
@@ -71,8 +73,7 @@ class PlanSettings:
     expiry_months: int = MANDATE_EXPIRY_MONTHS
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedCollection:
+class PlannedCollection(NamedTuple):
     commitment_id: int
     mandate_id: int
     donor_id: int
@@ -117,6 +118,8 @@ def nominal_date(terms: CommitmentTerms, period: dt.date) -> dt.date:
 
 
 def amount_on(terms: CommitmentTerms, day: dt.date) -> int:
+    if len(terms.amounts) == 1 and terms.amounts[0][0] <= day:  # the usual history: one amount, in force
+        return terms.amounts[0][1]
     amount = terms.amount_minor if not terms.amounts else None
     best: dt.date | None = None
     for effective_from, value in terms.amounts:
@@ -132,6 +135,7 @@ def due_date(nominal: dt.date, run_on: dt.date, settings: PlanSettings) -> dt.da
     return next_business_day(max(nominal, earliest))
 
 
+@lru_cache(maxsize=8192)  # a run asks for the same few (signed, last presented) pairs a million times
 def mandate_expires_on(signed_on: dt.date, last_presented_on: dt.date | None,
                        months: int = MANDATE_EXPIRY_MONTHS) -> dt.date:
     """The first day on which a mandate may no longer be collected (§1.5: 36 months without a
@@ -214,13 +218,21 @@ def plan(
             continue
         out.append(PlannedCollection(terms.id, mandate.id, terms.donor_id, month, 1, amount,
                                      terms.currency, seq, due))
-    out.sort(key=lambda p: (p.due_on, p.sequence_type, p.commitment_id, p.period, p.attempt))
+    out.sort(key=_FILE_ORDER)
     return out
+
+
+_FILE_ORDER = attrgetter("due_on", "sequence_type", "commitment_id", "period", "attempt")
 
 
 def end_to_end_id(commitment_id: int, period: dt.date, attempt: int) -> str:
     """Stable across reruns, unique per creditor, at most 35 characters of the SEPA set."""
-    return f"DC{commitment_id}-{period:%Y%m}-{attempt}"
+    return f"DC{commitment_id}-{_year_month(period)}-{attempt}"
+
+
+@lru_cache(maxsize=1024)
+def _year_month(period: dt.date) -> str:
+    return f"{period:%Y%m}"
 
 
 # -- Dutch periodic-gift agreements (§2) -------------------------------------------------------------

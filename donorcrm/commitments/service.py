@@ -4,7 +4,7 @@ a Dutch periodic-gift agreement. Services never commit."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -90,7 +90,7 @@ def change_amount(session: Session, commitment_id: int, amount: Money, effective
         session.add(row)
     session.flush()
     history = tuple((r.effective_from, r.amount_minor) for r in _amounts(session, commitment_id))
-    c.amount_minor = amount_on(replace(terms_of(session, c), amounts=history), dt.date.today())
+    c.amount_minor = amount_on(terms_of(session, c)._replace(amounts=history), dt.date.today())
     c.updated_at = utcnow()
     session.add(c)
     session.flush()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
 
@@ -23,23 +22,39 @@ _SPECIAL = {
     "“": "'", "”": "'", "–": "-", "—": "-", "#": " ", "@": "(at)", "*": ".", "!": ".", ";": ",",
 }
 _SPACES = re.compile(r" {2,}")
+# The same set as ALLOWED, as one regular expression: a million names are checked at C speed.
+_ALL_ALLOWED = re.compile(r"[a-zA-Z0-9/\-?:().,'+ ]*").fullmatch
 
 
-@lru_cache(maxsize=65536)
 def transliterate(text: str, max_length: int = 140) -> str:
-    if all(ch in ALLOWED for ch in text):
+    if _ALL_ALLOWED(text) is not None:  # most names: no work, and no cache entry per donor
         return text[:max_length]
-    out: list[str] = []
-    for ch in text:
+    return _transliterate(text, max_length)
+
+
+def _transliterate(text: str, max_length: int) -> str:
+    return _SPACES.sub(" ", text.translate(_CHARS)).strip()[:max_length]
+
+
+class _CharMap(dict):  # type: ignore[type-arg]
+    """Code point -> its SEPA spelling, worked out the first time a character is seen, so that
+    ``str.translate`` does the per-character work at C speed."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         if ch in ALLOWED:
-            out.append(ch)
+            out = ch
         elif ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
+            out = _SPECIAL[ch]
         else:
             base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in ALLOWED)
-            out.append(base if base else (" " if ch.isspace() else ""))
-    return _SPACES.sub(" ", "".join(out)).strip()[:max_length]
+            out = base if base else (" " if ch.isspace() else "")
+        self[code] = out
+        return out
+
+
+_CHARS = _CharMap()
 
 
 def is_sepa_text(text: str) -> bool:
-    return all(ch in ALLOWED for ch in text)
+    return _ALL_ALLOWED(text) is not None

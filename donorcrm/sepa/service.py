@@ -80,35 +80,41 @@ class PlanInputs:
 
 
 def load_inputs(conn: Connection, run_on: dt.date, settings: Settings, exclude_run_id: int | None) -> PlanInputs:
-    """Everything the planner needs, read with Core (no ORM object per row), ignoring ``exclude_run_id``."""
+    """Everything the planner needs, read with Core (no ORM object per row), ignoring ``exclude_run_id``.
+
+    The big reads come back as the driver's own tuples (``_raw_rows``): no per-value result processing.
+    """
+    day = _Dates()
     c = Commitment.__table__  # type: ignore[attr-defined]
     ca = CommitmentAmount.__table__  # type: ignore[attr-defined]
     m = Mandate.__table__  # type: ignore[attr-defined]
     col = Collection.__table__  # type: ignore[attr-defined]
     history: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for cid, eff, amount in conn.execute(
+    for cid, eff, amount in _raw_rows(conn,
         select(ca.c.commitment_id, ca.c.effective_from, ca.c.amount_minor).join(c, c.c.id == ca.c.commitment_id)
         .where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA)
     ):
-        history[cid].append((eff, amount))
+        history[cid].append((day[eff], amount))
     commitments = [
-        CommitmentTerms(cid, donor_id, status, frequency, day, starts, ends, amount, currency, tuple(history.get(cid, ())))
-        for cid, donor_id, status, frequency, day, starts, ends, amount, currency in conn.execute(select(
+        CommitmentTerms(cid, donor_id, status, frequency, coll_day, day[starts], day[ends], amount, currency,
+                        tuple(history.get(cid, ())))
+        for cid, donor_id, status, frequency, coll_day, starts, ends, amount, currency in _raw_rows(conn, select(
             c.c.id, c.c.donor_id, c.c.status, c.c.frequency, c.c.collection_day, c.c.starts_on, c.c.ends_on,
             c.c.amount_minor, c.c.currency,
         ).where(c.c.status == CommitmentStatus.ACTIVE, c.c.route == PaymentRoute.SEPA).order_by(c.c.id))
     ]
     mandates: dict[int, MandateTerms] = {}
     debtors: dict[int, tuple[Any, ...]] = {}
-    for mid, cid, status, kind, signed, last, ref, holder, iban, bic, oref, oiban, other in conn.execute(select(
+    for mid, cid, status, kind, signed, last, ref, holder, iban, bic, oref, oiban, other in _raw_rows(conn, select(
         m.c.id, m.c.commitment_id, m.c.status, m.c.kind, m.c.signed_on, m.c.last_presented_on, m.c.reference,
         m.c.holder, m.c.iban, m.c.bic, m.c.original_reference, m.c.original_iban, m.c.amended_to_other_bank,
     ).where(m.c.status == MandateStatus.ACTIVE, m.c.commitment_id.is_not(None)).order_by(m.c.id)):
+        signed, last = day[signed], day[last]
         mandates[cid] = MandateTerms(mid, cid, status, kind, signed, last, bool(other))
         debtors[mid] = (ref, signed, holder, iban, bic, oref, oiban, bool(other))
     month = target_month(run_on, plan_settings(settings))
     others = col.c.run_id != exclude_run_id if exclude_run_id is not None else True
-    done = {(cid, month) for (cid,) in conn.execute(select(col.c.commitment_id).where(col.c.period == month, others))}
+    done = {(cid, month) for (cid,) in _raw_rows(conn, select(col.c.commitment_id).where(col.c.period == month, others))}
     nxt = col.alias("nxt")
     retries: dict[tuple[int, dt.date], int] = {}
     for cid, period, attempt in conn.execute(
@@ -353,31 +359,91 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
            "ON CONFLICT DO NOTHING")  # only a duplicate (commitment, period, attempt) is skipped
     remittance = settings.sepa_remittance
     planned_status = str(CollectionStatus.PLANNED)
-    for start in range(0, total, BATCH):
-        rows = []
-        for p in planned[start:start + BATCH]:
-            ref, signed, holder, iban, bic, oref, oiban, other = inputs.debtors[p.mandate_id]
-            rows.append((
-                run_id, p.commitment_id, p.mandate_id, p.donor_id, p.period, p.attempt, p.amount_minor, p.currency,
-                str(p.sequence_type), p.due_on, end_to_end_id(p.commitment_id, p.period, p.attempt), ref, signed,
-                holder, iban, bic, oref, oiban, bool(other), f"{remittance} {p.period:%m-%Y}"[:140],
-                planned_status, False,
-            ))
-        with engine.begin() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(sql, rows)
-            finally:
-                cursor.close()
-        if progress:
-            progress("record", min(start + BATCH, total), total)
-        if stop_after == f"batch:{start // BATCH + 1}":
-            return
+    debtors = inputs.debtors
+    # Values shared by many rows are made once: per period the remittance, per date its parameter (ISO
+    # text on SQLite, as SQLAlchemy's Date stores it, skipping sqlite3's per-row date adapter).
+    day: dict[dt.date, Any] = _Days(iso=not postgres)
+    remittances: dict[dt.date, str] = {}
+    seq_text: dict[str, str] = {}
+    with engine.connect() as conn, _page_cache(conn):
+        for start in range(0, total, BATCH):
+            rows = []
+            for cid, mid, donor_id, period, attempt, amount, currency, seq, due in planned[start:start + BATCH]:
+                ref, signed, holder, iban, bic, oref, oiban, other = debtors[mid]
+                text = remittances.get(period)
+                if text is None:
+                    text = remittances[period] = f"{remittance} {period:%m-%Y}"[:140]
+                seq_str = seq_text.get(seq)
+                if seq_str is None:
+                    seq_str = seq_text[seq] = str(seq)
+                rows.append((
+                    run_id, cid, mid, donor_id, day[period], attempt, amount, currency, seq_str, day[due],
+                    end_to_end_id(cid, period, attempt), ref, day[signed], holder, iban, bic, oref, oiban, other,
+                    text, planned_status, False,
+                ))
+            with conn.begin():
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(sql, rows)
+                finally:
+                    cursor.close()
+            if progress:
+                progress("record", min(start + BATCH, total), total)
+            if stop_after == f"batch:{start // BATCH + 1}":
+                return
     with engine.begin() as conn:
         n, amount = conn.execute(select(func.count(), func.coalesce(func.sum(col.c.amount_minor), 0))
                                  .where(col.c.run_id == run_id)).one()
         conn.execute(update(runs).where(runs.c.id == run_id, runs.c.status == RunStatus.RECORDING)
                      .values(status=RunStatus.RECORDED, n_collections=n, total_minor=amount))
+
+
+@contextmanager
+def _page_cache(conn: Connection, kib: int = 256 * 1024) -> Iterator[None]:
+    """On SQLite, a bigger page cache for this connection while it inserts into the collection indexes
+    (the default 2 MB rereads index pages from the OS for every row of a million-row run)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+        conn.commit()
+
+
+def _raw_rows(conn: Connection, stmt: Any) -> list[Any]:
+    """All rows of ``stmt`` as the driver's tuples: a million rows skip SQLAlchemy's per-value
+    processing (SQLite then gives dates as ISO text and booleans as 0/1; see ``_Dates``)."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()  # type: ignore[attr-defined, no-any-return]
+    finally:
+        result.close()
+
+
+class _Dates(dict):  # type: ignore[type-arg]
+    """Driver value -> date, converted once per distinct value (SQLite's ISO text, PostgreSQL's date, None)."""
+
+    def __missing__(self, value: Any) -> dt.date | None:
+        out = self[value] = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        return out
+
+
+class _Days(dict):  # type: ignore[type-arg]
+    """Date -> query parameter, made on first use."""
+
+    def __init__(self, iso: bool) -> None:
+        super().__init__()
+        self.iso = iso
+
+    def __missing__(self, day: dt.date) -> Any:
+        value = self[day] = day.isoformat() if self.iso else day
+        return value
 
 
 def creditor(settings: Settings) -> pain008.Creditor:
@@ -394,15 +460,19 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
     with engine.connect() as conn:
         run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
         stored = set(conn.execute(select(files.c.message_id).where(files.c.run_id == run_id)).scalars())
-        rows = conn.execute(select(
+        rows = _raw_rows(conn, select(
             col.c.id, col.c.due_on, col.c.sequence_type, col.c.end_to_end_id, col.c.amount_minor,
             col.c.mandate_reference, col.c.mandate_signed_on, col.c.debtor_name, col.c.debtor_iban, col.c.debtor_bic,
             col.c.remittance, col.c.original_reference, col.c.original_iban, col.c.amended_to_other_bank,
         ).where(col.c.run_id == run_id).order_by(col.c.due_on, col.c.sequence_type, col.c.commitment_id,
-                                                  col.c.period, col.c.attempt)).all()
-    groups: dict[tuple[dt.date, str], list[Any]] = defaultdict(list)
-    for r in rows:
-        groups[(r.due_on, r.sequence_type)].append(r)
+                                                  col.c.period, col.c.attempt))
+    day = _Dates()
+    groups: dict[tuple[dt.date, str], list[tuple[int, pain008.DebitTx]]] = defaultdict(list)
+    for col_id, due, seq, e2e, amount, ref, signed, name, iban, bic, remittance, oref, oiban, other in rows:
+        groups[(day[due], seq)].append((col_id, pain008.DebitTx(e2e, amount, ref, day[signed], name, iban, bic, remittance,
+                                                                 oref, oiban, bool(other))))
+    n_rows = len(rows)
+    del rows
     cred = creditor(settings)
     written = 0
     done_tx = 0
@@ -414,9 +484,7 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
             done_tx += len(part)
             if msg_id in stored:
                 continue
-            txs = [pain008.DebitTx(r.end_to_end_id, r.amount_minor, r.mandate_reference, r.mandate_signed_on,
-                                   r.debtor_name, r.debtor_iban, r.debtor_bic, r.remittance, r.original_reference,
-                                   r.original_iban, bool(r.amended_to_other_bank)) for r in part]
+            txs = [tx for _, tx in part]
             block = pain008.PaymentBlock(f"{msg_id}-P", due_on, seq, txs)
             with clock.step("write"):
                 rendered = pain008.render(msg_id, run.created_at, cred, [block], run.version)
@@ -425,7 +493,6 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
             if problems:
                 raise FileFormatError(f"{msg_id} does not validate against {run.version}: "
                                       + "; ".join(str(p) for p in problems[:5]))
-            ids = [r.id for r in part]
             with clock.step("store"), engine.begin() as conn:
                 file_id = conn.execute(files.insert().values(
                     run_id=run_id, message_id=msg_id, version=run.version, due_on=due_on, sequence_type=seq,
@@ -433,14 +500,31 @@ def _write_files(engine: Engine, run_id: int, settings: Settings, progress: Prog
                     control_sum_minor=rendered.control_sum_minor, sha256=rendered.sha256, size=len(rendered.content),
                     filename=f"{msg_id}.xml", content=rendered.content, created_at=utcnow(),
                 ).returning(files.c.id)).scalar_one()
-                for i in range(0, len(ids), 5000):
-                    conn.execute(update(col).where(col.c.id.in_(ids[i:i + 5000])).values(
-                        file_id=file_id, status=CollectionStatus.PRESENTED))
+                if len(part) == len(members):  # the file holds the whole group: one statement on the run index
+                    conn.execute(update(col).where(col.c.run_id == run_id, col.c.due_on == due_on,
+                                                   col.c.sequence_type == seq)
+                                 .values(file_id=file_id, status=CollectionStatus.PRESENTED))
+                else:
+                    _mark_presented(conn, [r[0] for r in part], file_id)
             written += 1
             if progress:
-                progress("write", done_tx, len(rows))
+                progress("write", done_tx, n_rows)
             if stop_after == f"file:{written}":
                 return
+
+
+def _mark_presented(conn: Connection, ids: list[int], file_id: int) -> None:
+    """Point the collections at their file, by id in plain DB-API statements (no SQL compiled per id)."""
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    presented = str(CollectionStatus.PRESENTED)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for i in range(0, len(ids), 900):  # within SQLite's limit on bound parameters
+            part = ids[i:i + 900]
+            cursor.execute(f"UPDATE {Collection.__tablename__} SET file_id = {mark}, status = {mark} "
+                           f"WHERE id IN ({', '.join([mark] * len(part))})", (file_id, presented, *part))
+    finally:
+        cursor.close()
 
 
 def _finish(engine: Engine, run_id: int) -> None:
