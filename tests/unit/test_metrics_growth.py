@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,3 +104,22 @@ def test_lifetime_value_is_undefined_without_churn_or_data() -> None:
     assert m.lifetime_value(Fraction(100), Fraction(1)) is None
     assert m.lifetime_value(None, Fraction(1, 2)) is None
     assert m.lifetime_value(Fraction(100), Fraction(1, 2)) == 200
+
+
+@given(ledger, st.sets(st.sampled_from(list(YEARS))))
+@settings(max_examples=200, deadline=None)
+def test_growth_tally_year_by_year_equals_the_counters_of_whole_histories(histories, empty_years):
+    """A bulk load tallies one year at a time (some years may have no gifts at all)."""
+    tally = m.GrowthTally()
+    for y in YEARS:
+        rows = [(d, h[y].amount_minor, h[y].first_on) for d, h in sorted(histories.items()) if y in h]
+        if rows or y in empty_years:
+            tally.add_year(y, rows)
+    assert tally.counters() == Counter({k: v for k, v in m.counters(histories.values()).items() if v})
+
+
+def test_growth_tally_wants_the_years_in_order():
+    tally = m.GrowthTally()
+    tally.add_year(2020, [(1, 500, None)])
+    with pytest.raises(ValueError, match="ascending"):
+        tally.add_year(2019, [(1, 500, None)])
