@@ -184,9 +184,12 @@ def demo_cmd(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the database has donors.")] = False,
 ) -> None:
     """Build the demo organisation (a refugee charity modelled on a 2020 annual report)."""
-    from donorcrm.demo import build_demo, database_is_empty
+    from donorcrm.demo import UNFINISHED, build_demo, database_is_empty, unfinished_demo
 
     engine = get_engine()
+    if unfinished_demo(engine):
+        typer.echo(f"error: {UNFINISHED}", err=True)
+        raise typer.Exit(1)
     if if_empty and not database_is_empty(engine):
         typer.echo("database has data already; demo not rebuilt")
         return

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -78,7 +78,7 @@ def demo_step(session_or_conn: Session | Connection | Engine, ctx: Any = None) -
             select(Gift).where(Gift.category == "individual_bequest", Gift.entry_type == "gift",
                                Gift.bequest_id.is_(None), Gift.donor_id.is_not(None))  # type: ignore[union-attr]
             .order_by(Gift.donor_id, Gift.received_on, Gift.id)).scalars())
-        last_day = s.execute(select(Gift.received_on).order_by(Gift.received_on.desc())).scalars().first()  # type: ignore[attr-defined]
+        last_day = s.execute(select(func.max(Gift.received_on))).scalar_one()
         today = _ctx_get(ctx, "today") or last_day or dt.date.today()
         by_donor: dict[int, list[Gift]] = defaultdict(list)
         for g in gifts:

@@ -33,7 +33,8 @@ from donorcrm.demo.steps import (
 from donorcrm.errors import InvalidState, ValidationError
 from donorcrm.money import Money
 
-__all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "build_demo", "database_is_empty", "register_step"]
+__all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "build_demo", "database_is_empty", "register_step",
+           "unfinished_demo"]
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,33 @@ def database_is_empty(engine: Engine) -> bool:
         return not any(conn.execute(text(f"SELECT 1 FROM {t} LIMIT 1")).first() for t in ("donor", "gift"))
 
 
+def unfinished_demo(engine: Engine) -> bool:
+    """True when a demo build started here and never finished (it was stopped or failed half way).
+
+    Each step commits on its own, so such a database holds part of a demo; nothing builds on top of it.
+    """
+    with engine.connect() as conn:
+        actions = {a for (a,) in conn.execute(text(
+            "SELECT DISTINCT action FROM audit_log WHERE action IN ('demo.start', 'demo.build')"))}
+    return actions == {"demo.start"}
+
+
+UNFINISHED = ("an earlier demo build stopped before it finished, so this database holds part of a demo;"
+              " build the demo into a new, empty database")
+
+
 def build_demo(engine: Engine, donors: int | None = None, seed: int = 2020, progress: bool = False) -> str:
     """Build the demo organisation into an empty database and return a printable summary."""
     donors = targets.DEFAULT_DONORS if donors is None else donors
     if donors < 100:
         raise ValidationError("the demo needs at least 100 donors")
-    if not database_is_empty(engine):
+    empty = database_is_empty(engine)
+    if unfinished_demo(engine):
+        raise InvalidState(UNFINISHED)
+    if not empty:
         raise InvalidState("the database has donors or gifts already; the demo builds into an empty database")
+    with audit.acting_as("demo"), session_scope(engine) as session:
+        audit.record(session, "demo.start", "demo", None, after={"seed": seed, "donors": donors})
     started = time.perf_counter()
     timings: list[str] = []
     with _Progress(progress) as bar:
@@ -185,11 +206,13 @@ def _register_package_steps() -> None:
 
 
 def step_report_summaries(engine: Engine, ctx: DemoContext) -> None:
-    """The demo loads the ledger in bulk past the gift services, so the report summaries are built once here."""
+    """The ledger step writes the report summaries of what it loads and the later steps book through the
+    services, which keep them current; rebuild from the ledger only if rows went past both."""
     from donorcrm.gifts import summary
 
     with session_scope(engine) as session:
-        summary.rebuild(session)
+        if summary.ensure_current(session):
+            ctx.summary.append("Report summaries rebuilt from the ledger.")
 
 
 _register_package_steps()

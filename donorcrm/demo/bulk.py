@@ -89,7 +89,11 @@ class BulkWriter:
         for _, ddl in found:
             self.conn.execute(text(ddl))
         if not self.postgres:
+            # Planner statistics from a sample of each index: a full ANALYZE reads every index of the table.
+            limit = self.conn.exec_driver_sql("PRAGMA analysis_limit").scalar_one()
+            self.conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             self.conn.execute(text(f"ANALYZE {table}"))
+            self.conn.exec_driver_sql(f"PRAGMA analysis_limit={int(limit)}")
 
     def max_id(self, table: str) -> int:
         return int(self.conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one())

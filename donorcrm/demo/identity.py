@@ -44,16 +44,18 @@ def word_lists() -> dict[str, tuple[str, ...]]:
     }
 
 
+@lru_cache(maxsize=65_536)
 def ascii_slug(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch for ch in folded.lower() if ch.isalnum())
 
 
 def postcode(rng: random.Random) -> str:
+    rand = rng.random
     while True:
-        letters = rng.choice(_LETTERS) + rng.choice(_LETTERS)
+        letters = _LETTERS[int(rand() * 21)] + _LETTERS[int(rand() * 21)]
         if letters not in _BAD_POSTCODE_LETTERS:
-            return f"{rng.randint(1011, 9999)} {letters}"
+            return f"{1011 + int(rand() * 8989)} {letters}"
 
 
 _AS_DIGITS = str.maketrans({ch: str(i) for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
@@ -106,23 +108,31 @@ class PersonFactory:
         return next(infix for cum, infix in self.infix_cum if x < cum)
 
     def person(self) -> dict[str, object]:
-        r = self.rng
-        female = r.random() < 0.58  # donors to this cause are more often women
-        first = r.choice(self.female if female else self.male)
-        infix = self._infix() if r.random() < 0.24 else None
-        last = r.choice(self.last)
-        street = (r.choice(self.last) if r.random() < 0.5 else r.choice(self.first_names)) + r.choice(self.suffixes)
-        number = str(r.randint(1, 240)) + (r.choice(("", "", "", "", "A", "B", "-1", "-2", " hs")))
+        rand = self.rng.random
+
+        def pick(seq: tuple[str, ...]) -> str:  # rng.choice's pick without its per-call overhead
+            return seq[int(rand() * len(seq))]
+
+        female = rand() < 0.58  # donors to this cause are more often women
+        first = pick(self.female if female else self.male)
+        infix = self._infix() if rand() < 0.24 else None
+        last = pick(self.last)
+        street = (pick(self.last) if rand() < 0.5 else pick(self.first_names)) + pick(self.suffixes)
+        number = str(1 + int(rand() * 240)) + _HOUSE_SUFFIXES[int(rand() * 9)]
         email = None
-        if r.random() < 0.72:
-            email = f"{ascii_slug(first)}.{ascii_slug((infix or '') + last)}{r.randint(1, 999)}@{r.choice(EMAIL_DOMAINS)}"
-        phone = f"+316{r.randrange(10**7, 10**8)}" if r.random() < 0.35 else None
+        if rand() < 0.72:
+            email = (f"{ascii_slug(first)}.{ascii_slug((infix or '') + last)}{1 + int(rand() * 999)}"
+                     f"@{pick(EMAIL_DOMAINS)}")
+        phone = f"+316{10**7 + int(rand() * 9 * 10**7)}" if rand() < 0.35 else None
         birth = None
-        if r.random() < 0.55:
-            birth = (1930 + int(r.triangular(0, 75, 32)), r.randint(1, 12), r.randint(1, 28))
+        if rand() < 0.55:
+            birth = (1930 + int(self.rng.triangular(0, 75, 32)), 1 + int(rand() * 12), 1 + int(rand() * 28))
         return {
             "salutation": "Mevrouw" if female else "De heer", "initials": first[0] + ".", "first_name": first,
             "name_infix": infix, "last_name": last, "street": street, "house_number": number,
-            "postcode": postcode(r), "city": r.choice(self.cities), "email": email, "phone": phone,
+            "postcode": postcode(self.rng), "city": pick(self.cities), "email": email, "phone": phone,
             "birth": birth, "female": female,
         }
+
+
+_HOUSE_SUFFIXES = ("", "", "", "", "A", "B", "-1", "-2", " hs")

@@ -14,13 +14,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from donorcrm.demo import targets as T
 from donorcrm.demo.bulk import BulkWriter, iso
 from donorcrm.demo.identity import PersonFactory, nl_iban
 from donorcrm.demo.plan import Plan, Weighted, ordinal, randint, year_bounds
+from donorcrm.gifts import summary
 from donorcrm.money import Money
+from donorcrm.reports.metrics import GrowthTally
 
 ACTOR = "demo"
 GIFT_COLUMNS = ("id", "donor_id", "entry_type", "amount_minor", "currency", "received_on", "channel", "category",
@@ -93,17 +96,35 @@ class DemoContext:
 
 
 @contextmanager
+def _bulk_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction on a connection tuned for bulk loading (see _tuning), committed before the
+    connection gets its settings back, so that the commit too runs with them."""
+    with engine.connect() as conn, _tuning(conn):
+        conn.commit()  # reading the settings began a transaction of its own
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def _tuning(conn: Connection) -> Iterator[None]:
-    """A large SQLite page cache while loading; the pooled connection gets its default back afterwards."""
+    """SQLite settings for a bulk load, and the pooled connection's own ones back afterwards.
+
+    A large page cache keeps the load's pages in memory; synchronous=OFF drops the waits for the disk at
+    commit and checkpoint. The latter only risks the database on a power cut or OS crash during the load,
+    and the demo loads into an empty database that can simply be built again.
+    """
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
     conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    conn.exec_driver_sql("PRAGMA synchronous=OFF")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+        conn.exec_driver_sql(f"PRAGMA synchronous={int(synchronous)}")
 
 
 def _date(o: int) -> dt.date:
@@ -167,8 +188,7 @@ def step_people(engine: Engine, ctx: DemoContext) -> None:
     rng = ctx.rng("people")
     factory = PersonFactory(rng)
     total = len(plan.orgs) + len(plan.person_first)
-    with engine.begin() as conn, ExitStack() as deferred:
-        deferred.enter_context(_tuning(conn))
+    with _bulk_transaction(engine) as conn, ExitStack() as deferred:
         w = BulkWriter(conn)
         for table in ("donor", "donor_account", "consent_event"):
             deferred.enter_context(w.deferred_indexes(table))
@@ -273,8 +293,7 @@ def step_commitments(engine: Engine, ctx: DemoContext) -> None:
     plan = ctx.plan
     rng = ctx.rng("commitments")
     general = ctx.fund_ids["ALG"]
-    with engine.begin() as conn, ExitStack() as deferred:
-        deferred.enter_context(_tuning(conn))
+    with _bulk_transaction(engine) as conn, ExitStack() as deferred:
         w = BulkWriter(conn)
         for table in ("commitment", "commitment_amount", "periodic_agreement"):
             deferred.enter_context(w.deferred_indexes(table))
@@ -350,7 +369,13 @@ class _Ledger:
         self.w, self.ctx, self.year, self.next_id = w, ctx, year, next_id
         self.rng = ctx.rng(f"ledger:{year}")
         self.rows: list[tuple[object, ...]] = []
+        self.days: list[int] = []  # date ordinal of each row in self.rows
         self.net: dict[str, int] = {}
+        # For the report summaries, tallied as the rows are made (see _Summaries):
+        # (day, category, fund, campaign, is a gift) -> [net cents, rows] and
+        # donor -> [cents, gifts, first day] of the year's gifts that are not reversed.
+        self.flows: dict[tuple[int, str, int | None, int | None, bool], list[int]] = {}
+        self.donors: dict[int, list[int]] = {}
 
     def add(self, donor: int, amount: int, day: int, channel: str, category: str, fund: str | None = "ALG",
             campaign: str | None = None, source_code: str | None = None, note: str | None = None) -> int:
@@ -360,6 +385,7 @@ class _Ledger:
                           self.ctx.fund_ids.get(fund or ""), self.ctx.campaign_ids.get(campaign or ""),
                           source_code, None, None, None, CHANNEL_SOURCE[channel], note, self.w.timestamp(d, 32_400),
                           ACTOR))
+        self.days.append(day)
         self.net[category] = self.net.get(category, 0) + amount
         return self.next_id
 
@@ -368,7 +394,24 @@ class _Ledger:
         d = _date(day)
         self.rows.append((self.next_id, row[1], entry_type, -row[3], "EUR", iso(d), row[6], row[7], row[8], row[9],
                           row[10], row[11], row[0], reason, row[14], None, self.w.timestamp(d, 39_600), ACTOR))
+        self.days.append(day)
         self.net[row[7]] -= row[3]
+
+    def tally_rows(self) -> None:
+        """Add self.rows (everything but the SEPA collections) to the year's summary tallies."""
+        flows, donors = self.flows, self.donors
+        reversed_ids = {r[12] for r in self.rows if r[12] is not None}
+        for r, day in zip(self.rows, self.days, strict=True):
+            is_gift = r[2] == "gift"
+            key = (day, r[7], r[8], r[9], is_gift)
+            f = flows.get(key)
+            if f is None:
+                flows[key] = [r[3], 1]  # type: ignore[list-item]
+            else:
+                f[0] += r[3]  # type: ignore[operator]
+                f[1] += 1
+            if is_gift and r[0] not in reversed_ids:
+                _tally_donor(donors, r[1], r[3], day, r[9])  # type: ignore[arg-type]
 
     def recurring(self) -> Iterator[tuple[object, ...]]:
         """Every SEPA collection of the year, with the returns; streamed, never held in memory."""
@@ -381,6 +424,8 @@ class _Ledger:
         net = 0
         gid = self.next_id
         days: dict[int, tuple[str, str]] = {}
+        flows: dict[tuple[int, int | None, bool], list[int]] = {}
+        donors = self.donors
         for c in ctx.plan.commitments:
             if c.start > dec31 or (c.end is not None and c.end <= jan1):
                 continue
@@ -396,7 +441,22 @@ class _Ledger:
                 yield (gid, c.donor_id, "gift", amount, "EUR", when[0], "sepa_dd", "individual_recurring", general,
                        camp, None, c.id, None, None, "sepa", None, when[1], ACTOR)
                 net += amount
-                if i < last and random_() < rate:
+                f = flows.get((day, camp, True))
+                if f is None:
+                    flows[(day, camp, True)] = [amount, 1]
+                else:
+                    f[0] += amount
+                    f[1] += 1
+                if not (i < last and random_() < rate):
+                    t = donors.get(c.donor_id)
+                    if t is None:
+                        donors[c.donor_id] = [amount, 1, day, camp]
+                    else:
+                        t[0] += amount
+                        t[1] += 1
+                        if day < t[2]:  # a donor can have several commitments
+                            t[2], t[3] = day, camp
+                else:
                     returned: tuple[str, str, int, int] = _RETURNS(rng)  # type: ignore[assignment]
                     code, entry_type, lag = returned[0], returned[1], returned[3]
                     if day + lag > dec31:
@@ -406,6 +466,14 @@ class _Ledger:
                     yield (gid, c.donor_id, entry_type, -amount, "EUR", iso(back), "sepa_dd", "individual_recurring",
                            general, camp, None, c.id, gid - 1, code, "sepa", None, w.timestamp(back, 30_000), ACTOR)
                     net -= amount
+                    f = flows.get((day + lag, camp, False))
+                    if f is None:
+                        flows[(day + lag, camp, False)] = [-amount, 1]
+                    else:
+                        f[0] -= amount
+                        f[1] += 1
+        for (day, camp, is_gift), (cents, n) in flows.items():
+            self.flows[(day, "individual_recurring", general, camp, is_gift)] = [cents, n]
         self.next_id = gid
         self.net["individual_recurring"] = net
 
@@ -515,6 +583,70 @@ class _Ledger:
                 pay(org.key, share.minor, dates, category, "MB" if group == "municipality" else "ALG")
 
 
+def _tally_donor(donors: dict[int, list[int | None]], donor: int, amount: int, day: int,
+                 campaign: int | None) -> None:
+    """(amount, gifts, first day, campaign of the first gift); rows come in id order, so on an equal day the
+    earlier row stays first."""
+    t = donors.get(donor)
+    if t is None:
+        donors[donor] = [amount, 1, day, campaign]
+    else:
+        t[0] += amount  # type: ignore[operator]
+        t[1] += 1  # type: ignore[operator]
+        if day < t[2]:  # type: ignore[operator]
+            t[2], t[3] = day, campaign
+
+
+class _Summaries:
+    """The report summaries (donor_year, income_month, income_day, growth_year) of the demo's ledger, from
+    the tallies each year's generator keeps: no pass over millions of gift rows after loading them."""
+
+    def __init__(self, w: BulkWriter):
+        self.w = w
+        self.flows: dict[tuple[int, str, int | None, int | None, bool], list[int]] = {}
+        self.growth = GrowthTally()
+        for table in ("donor_year", "income_month", "income_day", "growth_year"):
+            w.conn.execute(text(f"DELETE FROM {table}"))  # empty anyway: there are no gifts yet
+
+    def add_year(self, ledger: _Ledger) -> None:
+        for key, (cents, n) in ledger.flows.items():
+            f = self.flows.get(key)
+            if f is None:
+                self.flows[key] = [cents, n]
+            else:
+                f[0] += cents
+                f[1] += n
+        year, dates = ledger.year, _dates()
+        totals = sorted(ledger.donors.items())
+        self.w.insert("donor_year", summary.DONOR_YEAR_COLUMNS,
+                      ((d, year, "EUR", t[0], t[1], dates(t[2])[1], t[3]) for d, t in totals))
+        self.growth.add_year(year, ((d, t[0], dates(t[2])[0], t[3]) for d, t in totals))
+        ledger.donors.clear()
+
+    def finish(self) -> None:
+        dates = _dates()
+        months, days = summary.income_rows({
+            (dates(day)[0], category, fund, campaign, "EUR", is_gift): (cents, n)
+            for (day, category, fund, campaign, is_gift), (cents, n) in self.flows.items()})
+        self.w.insert("income_month", summary.INCOME_MONTH_COLUMNS, months)
+        self.w.insert("income_day", summary.INCOME_DAY_COLUMNS, ((iso(r[0]), *r[1:]) for r in days))  # type: ignore[arg-type]
+        self.w.insert("growth_year", summary.GROWTH_YEAR_COLUMNS, summary.growth_rows(self.growth.counters(), "EUR"))
+
+
+def _dates() -> Callable[[int], tuple[dt.date, str]]:
+    """Date ordinal -> (date, ISO text), cached per distinct day."""
+    cache: dict[int, tuple[dt.date, str]] = {}
+
+    def get(o: int) -> tuple[dt.date, str]:
+        v = cache.get(o)
+        if v is None:
+            d = dt.date.fromordinal(o)
+            v = cache[o] = (d, d.isoformat())
+        return v
+
+    return get
+
+
 def _nice(euros: float) -> int:
     """Round a gift to what people give: whole euros below 10, fives below 100, tens above."""
     if euros < 10:
@@ -537,9 +669,10 @@ def step_ledger(engine: Engine, ctx: DemoContext) -> None:
     def progress(n: int) -> None:
         ctx.progress("gifts", n, total)
 
-    with engine.begin() as conn, _tuning(conn):
+    with _bulk_transaction(engine) as conn:
         w = BulkWriter(conn)
-        with w.deferred_indexes("gift"):
+        with w.deferred_indexes("gift"), w.deferred_indexes("donor_year"):
+            summaries = _Summaries(w)
             next_id = w.max_id("gift")
             for year in T.YEARS:
                 ledger = _Ledger(w, ctx, year, next_id)
@@ -547,9 +680,12 @@ def step_ledger(engine: Engine, ctx: DemoContext) -> None:
                 ledger.individuals()
                 ledger.institutions()
                 w.insert("gift", GIFT_COLUMNS, ledger.rows, progress)
+                ledger.tally_rows()
+                summaries.add_year(ledger)
                 next_id = ledger.next_id
                 for category, cents in ledger.net.items():
                     ctx.income[(year, category)] = ctx.income.get((year, category), 0) + cents
+            summaries.finish()
             ctx.progress("indexes", 0, None)
         w.fix_sequences(["gift"])
         ctx.count("gift", w.counts["gift"])

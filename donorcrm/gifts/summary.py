@@ -346,6 +346,41 @@ def merge_totals(session: Session, survivor_id: int, duplicate_id: int) -> None:
 merge_hooks.append(merge_totals)
 
 
+# --- Summaries of a bulk load, aggregated in memory while the rows are generated --------------------------
+
+DONOR_YEAR_COLUMNS = ("donor_id", "year", "currency", "amount_minor", "gifts", "first_on", "first_campaign_id")
+INCOME_MONTH_COLUMNS = ("year", "month", "category", "fund_id", "campaign_id", "currency", "amount_minor", "gifts",
+                        "reversals", "gross_minor")
+INCOME_DAY_COLUMNS = ("day", "currency", "amount_minor", "gifts", "reversals")
+GROWTH_YEAR_COLUMNS = ("year", "currency", "metric", "part", "value")
+# (booked on, category, fund id, campaign id, currency, is a gift rather than a reversal) -> (net cents, rows)
+FlowKey = tuple[dt.date, str, int | None, int | None, str, bool]
+
+
+def income_rows(flows: Mapping[FlowKey, tuple[int, int]]) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """income_month and income_day rows (column order as above) for ledger rows that a bulk load summed up
+    itself; the same figures `rebuild` would compute from those rows."""
+    months: dict[tuple[object, ...], list[int]] = {}
+    days: dict[tuple[object, ...], list[int]] = {}
+    for (on, category, fund, campaign, currency, is_gift), (amount, n) in flows.items():
+        for totals, key in ((months, (on.year, on.month, category, fund or 0, campaign or 0, currency)),
+                            (days, (on, currency))):
+            row = totals.get(key)
+            if row is None:
+                row = totals[key] = [0, 0, 0, 0] if totals is months else [0, 0, 0]
+            row[0] += amount
+            row[1 if is_gift else 2] += n
+            if is_gift and totals is months:
+                row[3] += amount  # gross: the gift rows alone
+    return ([(*k, *v) for k, v in sorted(months.items())],  # type: ignore[arg-type]
+            [(*k, *v) for k, v in sorted(days.items())])  # type: ignore[arg-type]
+
+
+def growth_rows(counters: Mapping[tuple[int, str, int], int], currency: str) -> list[tuple[object, ...]]:
+    """growth_year rows from `metrics.GrowthTally.counters()` of one currency."""
+    return [(y, currency, metric, part, v) for (y, metric, part), v in sorted(counters.items()) if v]
+
+
 # --- Recomputing from the ledger (migrations, repairs, and the tests' reference) -------------------
 
 def year_of(column: object) -> object:

@@ -9,6 +9,7 @@ lets the SQL version in `donorcrm.reports.growth` be checked against these funct
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -241,3 +242,102 @@ def sybunt(histories: Mapping[int, History], year: int, *, include_last_year: bo
             continue
         out.add(d)
     return out
+
+
+class GrowthTally:
+    """The yearly counters of `counters` for donors whose whole history arrives year by year, oldest first.
+
+    A bulk load (the demo) knows each year's per-donor totals while it writes them; tallying them here keeps
+    three numbers per donor instead of every history, so a few million donors fit in memory. Same result as
+    `counters(histories)`: that is what the tests hold it to.
+    """
+
+    def __init__(self) -> None:
+        self.out: Counter[Key] = Counter()
+        # Indexed by donor id (0 = no gift yet): 12 bytes a donor instead of three dictionary entries.
+        self.first_year = array("H")
+        self.last_year = array("H")
+        self.last_amount = array("q")
+        self.first_campaign = array("q")  # campaign of the first-ever gift, 0 for none
+        self.previous: tuple[int, int, int] | None = None  # (year, donors, amount) of the last year added
+
+    def add_year(self, year: int, totals: Iterable[tuple[int, int, dt.date | None, int | None]]) -> None:
+        """One year's (donor id, amount, first gift date, campaign of that gift) of every donor with
+        non-reversed gifts that year."""
+        if self.previous is not None and year <= self.previous[0]:
+            raise ValueError(f"years must be added in ascending order: {year} after {self.previous[0]}")
+        out, first_year, last_year, last_amount = self.out, self.first_year, self.last_year, self.last_amount
+        first_campaign = self.first_campaign
+        donors = amount_total = 0
+        retained = retained_prev = 0
+        for donor, amount, first_on, campaign in totals:
+            if amount <= 0:
+                continue
+            donors += 1
+            amount_total += amount
+            if donor >= len(first_year):
+                self._grow(donor)
+            first = first_year[donor]
+            if not first:
+                first = first_year[donor] = year
+                out[(year, NEW, 0)] += 1
+                out[(year, NEW_AMOUNT, 0)] += amount
+                if first_on is not None:
+                    out[(year, NEW_BY_MONTH, first_on.month)] += 1
+                first_campaign[donor] = campaign or 0
+                out[(year, NEW_BY_CAMPAIGN, campaign or 0)] += 1
+            elif last_year[donor] == year - 1:
+                prev = last_amount[donor]
+                retained += 1
+                retained_prev += prev
+                out[(year, RETAINED_AMOUNT, 0)] += amount
+                if amount > prev:
+                    out[(year, UPGRADED, 0)] += 1
+                    out[(year, UPGRADE_INCREASE, 0)] += amount - prev
+                elif amount < prev:
+                    out[(year, DOWNGRADED, 0)] += 1
+                    out[(year, DOWNGRADE_DECREASE, 0)] += prev - amount
+                if first == year - 1:
+                    out[(year, NEW_RETAINED, 0)] += 1
+                    out[(first, NEW_BY_CAMPAIGN_KEPT, first_campaign[donor])] += 1
+                else:
+                    out[(year, REPEAT_RETAINED, 0)] += 1
+            else:
+                out[(year, RECAPTURED, 0)] += 1
+                out[(year, RECAPTURED_AMOUNT, 0)] += amount
+            out[(year, COHORT_DONORS, first)] += 1
+            out[(year, COHORT_AMOUNT, first)] += amount
+            last_year[donor] = year
+            last_amount[donor] = amount
+        out[(year, DONORS, 0)] += donors
+        out[(year, AMOUNT, 0)] += amount_total
+        out[(year, RETAINED, 0)] += retained
+        out[(year, RETAINED_PREV_AMOUNT, 0)] += retained_prev
+        self._lapse(year, retained, retained_prev)
+        self.previous = (year, donors, amount_total)
+
+    def _grow(self, donor: int) -> None:
+        more = max(donor + 1, 2 * len(self.first_year)) - len(self.first_year)
+        self.first_year.extend(array("H", [0]) * more)
+        self.last_year.extend(array("H", [0]) * more)
+        self.last_amount.extend(array("q", [0]) * more)
+        self.first_campaign.extend(array("q", [0]) * more)
+
+    def _lapse(self, year: int | None, retained: int = 0, retained_prev: int = 0) -> None:
+        """Last added year's donors who did not give in the year after it lapse in that next year."""
+        if self.previous is None:
+            return
+        prev_year, donors, amount = self.previous
+        if year != prev_year + 1:
+            retained = retained_prev = 0
+        self.out[(prev_year + 1, LAPSED, 0)] += donors - retained
+        self.out[(prev_year + 1, LAPSED_AMOUNT, 0)] += amount - retained_prev
+
+    def counters(self) -> Counter[Key]:
+        """The counters so far, with the last year's donors lapsing in the year after (non-zero entries)."""
+        out = Counter(self.out)
+        if self.previous is not None:
+            prev_year, donors, amount = self.previous
+            out[(prev_year + 1, LAPSED, 0)] += donors
+            out[(prev_year + 1, LAPSED_AMOUNT, 0)] += amount
+        return Counter({k: v for k, v in out.items() if v})

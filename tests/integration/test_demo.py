@@ -128,9 +128,34 @@ def test_demo_ledger_is_consistent(small_demo):
         assert authenticate(session, "finance", "demo-finance") is not None
 
 
-def test_demo_refuses_a_database_with_data_and_if_empty_sees_it(small_demo):
+def _summary_tables(conn) -> dict[str, list[tuple]]:
+    keys = {"donor_year": "donor_id, year, currency", "income_month": "year, month, category, fund_id, campaign_id,"
+            " currency", "income_day": "day, currency", "growth_year": "year, currency, metric, part"}
+    return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {k}"))] for t, k in keys.items()}
+
+
+def test_demo_report_summaries_equal_the_ledger_recomputed(small_demo):
+    """The ledger step tallies the summaries itself; they must be what a rebuild from the gift rows gives."""
+    from donorcrm.gifts import summary
+    from donorcrm.reports import growth
+
     engine, _ = small_demo
-    assert not database_is_empty(engine)
+    with Session(engine) as session:
+        assert summary.is_current(session)
+        assert growth.stored_counters(session) == growth.growth_counters_sql(session)
+        built = _summary_tables(session.connection())
+        summary.rebuild(session)
+        rebuilt = _summary_tables(session.connection())
+        session.rollback()
+    for table, rows in rebuilt.items():
+        assert rows and built[table] == rows, table
+
+
+def test_demo_refuses_a_database_with_data_and_if_empty_sees_it(small_demo):
+    from donorcrm.demo import unfinished_demo
+
+    engine, _ = small_demo
+    assert not database_is_empty(engine) and not unfinished_demo(engine)
     with pytest.raises(InvalidState):
         build_demo(engine, donors=SMALL, seed=11)
 
@@ -178,3 +203,28 @@ def test_default_demo_matches_the_annual_report(demo_engine):
         "Ministerie van Justitie en Veiligheid": 988_400_000, "Raad voor Rechtsbijstand": 110_000_000,
         "Ministerie van Sociale Zaken en Werkgelegenheid": 107_000_000,
     }
+
+
+def _failing_step(engine, ctx) -> None:
+    raise RuntimeError("stopped half way")
+
+
+def test_an_interrupted_build_is_refused_instead_of_built_upon(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from donorcrm.cli import app
+    from donorcrm.demo import unfinished_demo
+
+    register_step("test-fails", _failing_step)
+    try:
+        with migrated_engine("sqlite", tmp_path) as eng:
+            with pytest.raises(RuntimeError):
+                build_demo(eng, donors=300, seed=3)
+            assert unfinished_demo(eng) and not database_is_empty(eng)
+            with pytest.raises(InvalidState, match="stopped before it finished"):
+                build_demo(eng, donors=300, seed=3)
+            monkeypatch.setenv("DONORCRM_DATABASE_URL", eng.url.render_as_string(hide_password=False))
+            result = CliRunner().invoke(app, ["demo", "--if-empty"])
+            assert result.exit_code == 1 and "stopped before it finished" in result.output
+    finally:
+        DEMO_STEPS[:] = [s for s in DEMO_STEPS if s.name != "test-fails"]

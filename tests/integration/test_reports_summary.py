@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from donorcrm.campaigns.models import Campaign
 from donorcrm.donors.service import merge_donors
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import GiftRow, record_gifts_bulk, reverse_gift
-from donorcrm.campaigns.models import Campaign
 from donorcrm.gifts.summary import (
     MATCHING_FUNDS_SOURCE,
     DonorYear,

@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,8 +13,8 @@ from donorcrm.reports import metrics as m
 YEARS = range(2015, 2024)
 
 year_total = st.builds(
-    lambda amount, gifts, month: m.YearTotal(amount, gifts, dt.date(2000, month, 1)),
-    st.integers(1, 1_000_000), st.integers(1, 12), st.integers(1, 12),
+    lambda amount, gifts, month, campaign: m.YearTotal(amount, gifts, dt.date(2000, month, 1), campaign),
+    st.integers(1, 1_000_000), st.integers(1, 12), st.integers(1, 12), st.sampled_from([None, 1, 2]),
 )
 history = st.dictionaries(st.sampled_from(list(YEARS)), year_total, max_size=len(YEARS))
 ledger = st.dictionaries(st.integers(1, 10_000), history, max_size=40)
@@ -112,3 +113,23 @@ def test_the_campaign_of_the_first_gift_acquires_the_donor_and_keeps_them_if_the
     c = m.counters([kept, lost, unknown])
     assert c[(2020, m.NEW_BY_CAMPAIGN, 7)] == 2 and c[(2020, m.NEW_BY_CAMPAIGN_KEPT, 7)] == 1
     assert c[(2021, m.NEW_BY_CAMPAIGN, 0)] == 1 and (2021, m.NEW_BY_CAMPAIGN, 9) not in c
+
+
+@given(ledger, st.sets(st.sampled_from(list(YEARS))))
+@settings(max_examples=200, deadline=None)
+def test_growth_tally_year_by_year_equals_the_counters_of_whole_histories(histories, empty_years):
+    """A bulk load tallies one year at a time (some years may have no gifts at all)."""
+    tally = m.GrowthTally()
+    for y in YEARS:
+        rows = [(d, h[y].amount_minor, h[y].first_on, h[y].first_campaign_id)
+                for d, h in sorted(histories.items()) if y in h]
+        if rows or y in empty_years:
+            tally.add_year(y, rows)
+    assert tally.counters() == Counter({k: v for k, v in m.counters(histories.values()).items() if v})
+
+
+def test_growth_tally_wants_the_years_in_order():
+    tally = m.GrowthTally()
+    tally.add_year(2020, [(1, 500, None, None)])
+    with pytest.raises(ValueError, match="ascending"):
+        tally.add_year(2019, [(1, 500, None, None)])
