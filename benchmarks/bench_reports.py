@@ -87,19 +87,31 @@ def generate(session: Session, n_donors: int, seed: int = 5) -> None:
     # The ledger goes in through a plain multi-row insert and the summaries are then built by the
     # product's own set-based rebuild: this database is a fixture for the reports, not what is timed.
     gift = Gift.__table__  # type: ignore[attr-defined]
-    batch = []
+    columns = ("donor_id", "entry_type", "amount_minor", "currency", "received_on", "channel", "category", "source",
+               "created_at", "created_by")
+    pg = conn.dialect.name == "postgresql"
+
+    def flush(batch: list[tuple[object, ...]]) -> None:
+        if pg:  # COPY: a plain executemany of ten million rows takes most of an hour there
+            with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(f"COPY gift ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+        else:
+            conn.execute(insert(gift), [dict(zip(columns, row, strict=True)) for row in batch])
+
+    batch: list[tuple[object, ...]] = []
     for r in rows():
-        batch.append({"donor_id": r.donor_id, "entry_type": "gift", "amount_minor": r.amount_minor, "currency": "EUR",
-                      "received_on": r.received_on, "channel": r.channel, "category": r.category,
-                      "source": r.source, "created_at": now, "created_by": "bench"})
+        batch.append((r.donor_id, "gift", r.amount_minor, "EUR", r.received_on, r.channel, r.category, r.source,
+                      now, "bench"))
         if len(batch) == 100_000:
-            conn.execute(insert(gift), batch)
+            flush(batch)
             written += len(batch)
             batch = []
             if written % 1_000_000 == 0:
                 print(f"  {written:,} gifts", flush=True)
     if batch:
-        conn.execute(insert(gift), batch)
+        flush(batch)
     summary.rebuild(session)
     for i in range(0, len(commitments), 50_000):
         conn.execute(insert(Commitment), commitments[i : i + 50_000])
