@@ -250,7 +250,13 @@ _GROUP_ORDER = itemgetter(0, 3, 4)  # commitment_id, period, attempt
 
 def end_to_end_id(commitment_id: int, period: dt.date, attempt: int) -> str:
     """Stable across reruns, unique per creditor, at most 35 characters of the SEPA set."""
-    return f"DC{commitment_id}-{_year_month(period)}-{attempt}"
+    return f"DC{commitment_id}{end_to_end_suffix(period, attempt)}"
+
+
+def end_to_end_suffix(period: dt.date, attempt: int) -> str:
+    """The part of the end-to-end id after the commitment: the same for every collection of a period
+    and attempt, so a run formats it once."""
+    return f"-{_year_month(period)}-{attempt}"
 
 
 @lru_cache(maxsize=1024)

@@ -35,7 +35,7 @@ from donorcrm.commitments.rules import (
     MandateTerms,
     PlannedCollection,
     PlanSettings,
-    end_to_end_id,
+    end_to_end_suffix,
     plan,
     target_month,
 )
@@ -389,7 +389,7 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
     # text on SQLite, as SQLAlchemy's Date stores it, skipping sqlite3's per-row date adapter).
     day: dict[dt.date, Any] = _Days(iso=not postgres)
     remittances: dict[dt.date, str] = {}
-    seq_text: dict[str, str] = {}
+    last: tuple[Any, ...] = (None, None, None, None)  # (period, attempt, sequence type, due date) of the row before
     # What the files will carry, made from the same values as the rows (the writer's read-back skipped).
     recorded: Recorded = {}
     new = tuple.__new__
@@ -398,21 +398,24 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
         for start in range(0, total, BATCH):
             rows = []
             for cid, mid, donor_id, period, attempt, amount, currency, seq, due in planned[start:start + BATCH]:
+                if period != last[0] or attempt != last[1] or seq != last[2] or due != last[3]:
+                    # the plan is in file order: these change a few dozen times per run, not per row
+                    last = (period, attempt, seq, due)
+                    text = remittances.get(period)
+                    if text is None:
+                        text = remittances[period] = f"{remittance} {period:%m-%Y}"[:140]
+                    seq_str = str(seq)
+                    suffix = end_to_end_suffix(period, attempt)
+                    period_value, due_value = day[period], day[due]
+                    txs = recorded.get((due, seq_str))
+                    if txs is None:
+                        txs = recorded[(due, seq_str)] = []
                 ref, signed, holder, iban, bic, oref, oiban, other = debtors[mid]
-                text = remittances.get(period)
-                if text is None:
-                    text = remittances[period] = f"{remittance} {period:%m-%Y}"[:140]
-                seq_str = seq_text.get(seq)
-                if seq_str is None:
-                    seq_str = seq_text[seq] = str(seq)
-                e2e = end_to_end_id(cid, period, attempt)
+                e2e = f"DC{cid}{suffix}"
                 rows.append((
-                    run_id, cid, mid, donor_id, day[period], attempt, amount, currency, seq_str, day[due],
+                    run_id, cid, mid, donor_id, period_value, attempt, amount, currency, seq_str, due_value,
                     e2e, ref, day[signed], holder, iban, bic, oref, oiban, other, text, planned_status, False,
                 ))
-                txs = recorded.get((due, seq_str))
-                if txs is None:
-                    txs = recorded[(due, seq_str)] = []
                 txs.append(new(pain008.DebitTx, (e2e, amount, ref, signed, holder, iban, bic, text, oref, oiban,
                                                  other)))
             with conn.begin():
