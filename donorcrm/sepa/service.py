@@ -440,18 +440,25 @@ def _insert_planned(engine: Engine, run_id: int, planned: list[PlannedCollection
 @contextmanager
 def _page_cache(conn: Connection, kib: int = 256 * 1024) -> Iterator[None]:
     """On SQLite, a bigger page cache for this connection while it inserts into the collection indexes
-    (the default 2 MB rereads index pages from the OS for every row of a million-row run)."""
+    (the default 2 MB rereads index pages from the OS for every row of a million-row run), and a WAL
+    checkpoint every 64 MB rather than every 4 MB: each batch rewrites many of the same index pages,
+    which a checkpoint then copies into the database once instead of after every batch. The step ends
+    with a checkpoint of its own, so the run leaves no backlog behind."""
     if conn.dialect.name != "sqlite":
         yield
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    checkpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
+    conn.exec_driver_sql("PRAGMA wal_autocheckpoint=16384")
     conn.commit()
     try:
         yield
     finally:
         conn.rollback()
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(checkpoint or 1000)}")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         conn.commit()
 
 
