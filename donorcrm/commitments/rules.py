@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from operator import attrgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from donorcrm.commitments.models import MONTHS_PER_PERIOD, CommitmentStatus, Frequency
@@ -32,6 +32,7 @@ from donorcrm.errors import Problem
 from donorcrm.sepa.calendar import next_business_day
 
 MANDATE_EXPIRY_MONTHS = 36
+_ACTIVE = str(CommitmentStatus.ACTIVE)  # a plain string compares faster than the enum member
 
 
 class SequenceType(StrEnum):
@@ -160,7 +161,7 @@ def mandate_usable(mandate: MandateTerms, due_on: dt.date, settings: PlanSetting
 
 
 def commitment_collectable(terms: CommitmentTerms, nominal: dt.date) -> bool:
-    if terms.status != CommitmentStatus.ACTIVE:
+    if terms.status != _ACTIVE:
         return False
     if nominal < terms.starts_on:
         return False
@@ -177,32 +178,45 @@ def plan(
     done: Set[tuple[int, dt.date]] = frozenset(),
     retries: Mapping[tuple[int, dt.date], int] | None = None,
 ) -> list[PlannedCollection]:
-    """Exactly what the run on ``run_on`` collects.
+    """Exactly what the run on ``run_on`` collects, in file order (due date, sequence type, commitment,
+    period, attempt).
 
     ``mandates`` maps commitment id to the mandate that collects it. ``done`` holds (commitment, period)
     pairs that already have a collection; ``retries`` maps (commitment, period) to the next attempt
     number for periods whose last attempt was returned with a retry decision.
+
+    Work shared by many commitments is done once: the nominal and due dates per collection day, the
+    sequence type per kind of mandate, the expiry per (signed, last presented) pair.
     """
     month = target_month(run_on, settings)
     retries = retries or {}
     retry_by_commitment: dict[int, list[tuple[dt.date, int]]] = {}
     for (cid, period), attempt in retries.items():
         retry_by_commitment.setdefault(cid, []).append((period, attempt))
-    out: list[PlannedCollection] = []
+    active = _ACTIVE
+    monthly = str(Frequency.MONTHLY)
+    new = tuple.__new__
     due_by_day: dict[int, tuple[dt.date, dt.date]] = {}  # collection day -> (nominal, due) in the target month
+    seq_by_kind: dict[tuple[str, bool], str] = {}  # (mandate kind, first presentation) -> sequence type
+    # file order: (due date, sequence type) -> collections, later sorted by commitment, period, attempt
+    groups: dict[tuple[dt.date, str], list[PlannedCollection]] = {}
     for terms in commitments:
         mandate = mandates.get(terms.id)
-        if mandate is None or terms.status != CommitmentStatus.ACTIVE:
+        if mandate is None or terms.status != active:
             continue
-        seq = sequence_type(mandate, settings)
+        first = mandate.last_presented_on is None or mandate.amended_to_other_bank
+        seq = seq_by_kind.get((mandate.kind, first))
+        if seq is None:
+            seq = seq_by_kind[(mandate.kind, first)] = sequence_type(mandate, settings)
         if terms.id in retry_by_commitment:
             for period, attempt in sorted(retry_by_commitment[terms.id]):
                 nominal = nominal_date(terms, period)
                 due = due_date(nominal, run_on, settings)
                 if commitment_collectable(terms, nominal) and mandate_usable(mandate, due, settings):
-                    out.append(PlannedCollection(terms.id, mandate.id, terms.donor_id, period, attempt,
-                                                 amount_on(terms, nominal), terms.currency, seq, due))
-        if (terms.frequency != Frequency.MONTHLY or terms.starts_on > month) and not is_period_month(terms, month):
+                    groups.setdefault((due, seq), []).append(new(PlannedCollection, (
+                        terms.id, mandate.id, terms.donor_id, period, attempt, amount_on(terms, nominal),
+                        terms.currency, seq, due)))
+        if (terms.frequency != monthly or terms.starts_on > month) and not is_period_month(terms, month):
             continue
         if (terms.id, month) in done:
             continue
@@ -211,23 +225,38 @@ def plan(
             nominal = nominal_date(terms, month)
             dates = due_by_day[terms.collection_day] = (nominal, due_date(nominal, run_on, settings))
         nominal, due = dates
-        if not commitment_collectable(terms, nominal) or not mandate_usable(mandate, due, settings):
+        if nominal < terms.starts_on or (terms.ends_on is not None and nominal > terms.ends_on):
+            continue  # outside the commitment's term (its status was checked above)
+        if not mandate_usable(mandate, due, settings):
             continue
         amount = amount_on(terms, nominal)
         if amount <= 0:
             continue
-        out.append(PlannedCollection(terms.id, mandate.id, terms.donor_id, month, 1, amount,
-                                     terms.currency, seq, due))
-    out.sort(key=_FILE_ORDER)
+        group = groups.get((due, seq))
+        if group is None:
+            group = groups[(due, seq)] = []
+        group.append(new(PlannedCollection, (terms.id, mandate.id, terms.donor_id, month, 1, amount,
+                                             terms.currency, seq, due)))
+    out: list[PlannedCollection] = []
+    for key in sorted(groups):
+        group = groups[key]
+        group.sort(key=_GROUP_ORDER)  # commitments usually come in id order: one pass over sorted input
+        out.extend(group)
     return out
 
 
-_FILE_ORDER = attrgetter("due_on", "sequence_type", "commitment_id", "period", "attempt")
+_GROUP_ORDER = itemgetter(0, 3, 4)  # commitment_id, period, attempt
 
 
 def end_to_end_id(commitment_id: int, period: dt.date, attempt: int) -> str:
     """Stable across reruns, unique per creditor, at most 35 characters of the SEPA set."""
-    return f"DC{commitment_id}-{_year_month(period)}-{attempt}"
+    return f"DC{commitment_id}{end_to_end_suffix(period, attempt)}"
+
+
+def end_to_end_suffix(period: dt.date, attempt: int) -> str:
+    """The part of the end-to-end id after the commitment: the same for every collection of a period
+    and attempt, so a run formats it once."""
+    return f"-{_year_month(period)}-{attempt}"
 
 
 @lru_cache(maxsize=1024)
