@@ -7,16 +7,14 @@ open (suspense) amount equal the line's amount, so booked + suspense equals the 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import gc
 import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -26,6 +24,7 @@ from donorcrm.config import Settings, get_settings
 from donorcrm.db import utcnow
 from donorcrm.donors.models import Donor, DonorAccount, DonorCreate, DonorKind, DonorStatus
 from donorcrm.errors import InvalidState, NotFound, Problem, ValidationError
+from donorcrm.gcpause import cycle_collection_paused
 from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
@@ -39,8 +38,6 @@ from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
 SOURCE = "bank"
-P = ParamSpec("P")
-R = TypeVar("R")
 _WITHOUT_NAMES = [r for r in rules.RULES if r is not rules.rule_name]  # first pass: names load only where needed
 _OPEN, _BOOKED = str(LineStatus.OPEN), str(LineStatus.BOOKED)  # plain strings for bulk rows
 _CHUNK = 2000
@@ -80,26 +77,7 @@ def _balance_problems(stmt: Statement) -> list[Problem]:
     return []
 
 
-def _gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run fn with the cyclic garbage collector paused.
-
-    Importing or matching a statement builds hundreds of thousands of small acyclic objects (entries,
-    lines, candidates); each automatic collection would walk all of them again. Reference counting frees
-    them as usual; the collector resumes afterwards.
-    """
-    @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-    return run
-
-
-@_gc_paused
+@cycle_collection_paused()
 def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None) -> ImportResult:
     """Read a camt.053/054 file and store its statements and lines.
 
@@ -382,7 +360,7 @@ def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequenc
     return _rows(session, stmt.order_by(table.c.id))
 
 
-@_gc_paused
+@cycle_collection_paused()
 def match(session: Session, *, statement_id: int | None = None, line_ids: Sequence[int] | None = None,
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:

@@ -26,6 +26,7 @@ from donorcrm.config import Settings, get_settings
 from donorcrm.db import is_postgres, make_engine, session_scope, utcnow
 from donorcrm.donors.models import Donor, DonorStatus
 from donorcrm.errors import InvalidState, NotFound
+from donorcrm.gcpause import cycle_collection_paused
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
 from donorcrm.receipts import bulk, service
@@ -185,6 +186,7 @@ class WorkResult:
     errors: list[str] = field(default_factory=list)
 
 
+@cycle_collection_paused()
 def work(engine: Engine, run_id: int, *, settings: Settings | None = None, chunk: int = 100,
          issued_on: dt.date | None = None, progress: Progress | None = None) -> WorkResult:
     """Issue the run's pending items until none is left; safe to run in several processes at once."""

@@ -12,7 +12,6 @@ second run for the same date wait for the first and then find it done.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import time
 from collections import Counter, defaultdict
@@ -43,6 +42,7 @@ from donorcrm.config import Settings, get_settings
 from donorcrm.db import get_engine, utcnow
 from donorcrm.donors.models import Donor
 from donorcrm.errors import FileFormatError, InvalidState, NotFound
+from donorcrm.gcpause import cycle_collection_paused
 from donorcrm.gifts.categories import IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.gifts.service import GiftRow, record_gifts_bulk
@@ -297,7 +297,7 @@ def run_collections(
     engine = engine or get_engine(settings.database_url)
     version = version or settings.sepa_pain008_version
     clock = _Clock(timings)
-    with _run_lock(engine, run_on), _without_cycle_collection():
+    with _run_lock(engine, run_on), cycle_collection_paused():
         run_id, status, resumed = _get_or_create_run(engine, run_on, version)
         recorded: Recorded | None = None
         if status == RunStatus.RECORDING:
@@ -314,22 +314,6 @@ def run_collections(
     if out_dir is not None:
         result.files = export_files(engine, run_id, Path(out_dir))
     return result
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a run holds a million rows as tuples.
-
-    The rows make no reference cycles, but every few thousand allocations the collector would walk all
-    of them again (a third of a large run's time); it is switched back on, and catches up, afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Clock:
