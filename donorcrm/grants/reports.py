@@ -16,6 +16,7 @@ from sqlmodel import Session
 from donorcrm.campaigns.models import Fund
 from donorcrm.donors.models import Donor
 from donorcrm.gifts.models import Gift
+from donorcrm.gifts.summary import IncomeMonth
 from donorcrm.grants import rules
 from donorcrm.grants.models import (
     CofundingAllocation,
@@ -282,9 +283,10 @@ class FundRow:
 
 
 def restricted_fund_rows(session: Session, currency: str = "EUR") -> list[FundRow]:
-    income = dict(session.execute(select(Gift.fund_id, func.sum(Gift.amount_minor))
-                                  .where(Gift.currency == currency, Gift.fund_id.is_not(None))  # type: ignore[union-attr]
-                                  .group_by(Gift.fund_id)).all())
+    im = IncomeMonth.__table__  # type: ignore[attr-defined]  # net per fund, kept by the ledger services
+    income = dict(session.execute(select(im.c.fund_id, func.sum(im.c.amount_minor))
+                                  .where(im.c.currency == currency, im.c.fund_id != 0)
+                                  .group_by(im.c.fund_id)).all())
     spent = dict(session.execute(select(FundSpending.fund_id, func.sum(FundSpending.amount_minor))
                                  .where(FundSpending.currency == currency).group_by(FundSpending.fund_id)).all())
     rows = []
