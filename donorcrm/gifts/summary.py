@@ -153,9 +153,9 @@ def _load(session: Session, donor_ids: Iterable[int]) -> Histories:
     return out
 
 
-def _acquiring_campaign():  # type: ignore[no-untyped-def]
-    """LedgerChange.acquiring_campaign_id in SQL."""
-    return case((Gift.source == MATCHING_FUNDS_SOURCE, None), else_=Gift.campaign_id)
+def _acquiring_campaign(gift=Gift):  # type: ignore[no-untyped-def]
+    """LedgerChange.acquiring_campaign_id in SQL, for the gift table or an alias of it."""
+    return case((gift.source == MATCHING_FUNDS_SOURCE, None), else_=gift.campaign_id)
 
 
 def _first_gift(session: Session, donor_id: int, year: int, currency: str) -> tuple[dt.date, int | None] | None:
@@ -405,7 +405,7 @@ def donor_year_select():  # type: ignore[no-untyped-def]
     first = aliased(Gift)
     rev2 = aliased(Gift)
     first_campaign = (
-        select(case((first.source == MATCHING_FUNDS_SOURCE, None), else_=first.campaign_id))
+        select(_acquiring_campaign(first))
         .where(first.donor_id == totals.c.donor_id, first.received_on == totals.c.first_on,
                first.currency == totals.c.currency, first.entry_type == EntryType.GIFT,
                ~exists().where(rev2.reverses_gift_id == first.id))
