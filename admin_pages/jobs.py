@@ -17,8 +17,13 @@ with common.db() as s:
 if only_failed:
     runs = [r for r in runs if r.outcome == "failed"]
 st.metric("Failed runs in the log", sum(1 for r in runs if r.outcome == "failed"))
-st.dataframe(pd.DataFrame([{"Job": r.job, "Slot": r.slot, "Outcome": r.outcome, "Started": r.started_at,
+stalled = sum(1 for r in runs if r.stalled)
+if stalled:
+    st.warning(f"{stalled} run(s) stopped beating while running (the process died); the next firing of the"
+               " same slot takes over and resumes.")
+columns = ["Job", "Slot", "Outcome", "Attempt", "Started", "Last heartbeat", "Finished", "Error", "Counts"]
+st.dataframe(pd.DataFrame([{"Job": r.job, "Slot": r.slot, "Outcome": "stalled" if r.stalled else r.outcome,
+                            "Attempt": r.attempt, "Started": r.started_at, "Last heartbeat": r.heartbeat_at,
                             "Finished": r.finished_at, "Error": r.error or "", "Counts": str(r.counts or "")}
-                           for r in runs],
-                          columns=["Job", "Slot", "Outcome", "Started", "Finished", "Error", "Counts"]),
+                           for r in runs], columns=columns),
              hide_index=True, width="stretch")

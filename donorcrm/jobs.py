@@ -3,18 +3,22 @@
 Every firing is keyed by (job, slot), the slot being the scheduled time it stands for. The key is a
 unique row in job_run, claimed in its own committed transaction before the work starts, so a job
 fired twice, or by two scheduler processes sharing one job store, runs once per slot.
+A running firing beats a heartbeat into its row; when the heartbeat stops for longer than the lease (the
+process died or the machine went down), the next firing of that slot takes the row over and runs the job
+again. Jobs are written to resume, so the second attempt finishes what the first began without doubling it.
 Other domains add their jobs to ``JOBS``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, String, UniqueConstraint, insert, select, update
+from sqlalchemy import JSON, String, UniqueConstraint, func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
@@ -35,6 +39,12 @@ class JobRun(SQLModel, table=True):
     counts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     error: str | None = Field(default=None, sa_type=String(4000))
     host: str | None = Field(default=None, sa_type=String(120))
+    heartbeat_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # last sign of life while running
+    attempt: int = Field(default=1, nullable=False, sa_column_kwargs={"server_default": "1"})
+
+
+LEASE = dt.timedelta(minutes=5)  # a running firing silent for this long is taken to be dead
+HEARTBEAT_EVERY = 30.0  # seconds; well inside the lease
 
 
 @dataclass(frozen=True)
@@ -46,31 +56,75 @@ class JobOutcome:
     counts: dict[str, Any]
 
 
-def claim(engine: Engine, job: str, slot: str) -> int | None:
-    """Insert the (job, slot) row; None when another process already has it."""
+def claim(engine: Engine, job: str, slot: str, *, lease: dt.timedelta = LEASE) -> int | None:
+    """Insert the (job, slot) row, or take over one whose run stopped beating; None when the slot is
+    finished or another process is working on it."""
     import socket
 
+    host = socket.gethostname()[:120]
+    table = JobRun.__table__  # type: ignore[attr-defined]
+    now = utcnow()
     try:
         with engine.begin() as conn:
             return conn.execute(
-                insert(JobRun.__table__).values(  # type: ignore[attr-defined]
-                    job=job, slot=slot, started_at=utcnow(), outcome="running", host=socket.gethostname()[:120],
-                ).returning(JobRun.__table__.c.id)  # type: ignore[attr-defined]
+                insert(table).values(job=job, slot=slot, started_at=now, heartbeat_at=now, outcome="running",
+                                     host=host, attempt=1).returning(table.c.id)
             ).scalar_one()
     except IntegrityError:
-        return None
+        pass
+    # One conditional UPDATE: of two processes finding the same dead run, only one sees it still stale.
+    with engine.begin() as conn:
+        return conn.execute(
+            update(table)
+            .where(table.c.job == job, table.c.slot == slot, table.c.outcome == "running",
+                   func.coalesce(table.c.heartbeat_at, table.c.started_at) < now - lease)
+            .values(started_at=now, heartbeat_at=now, host=host, attempt=table.c.attempt + 1,
+                    error=func.substr(literal("previous attempt stopped without finishing (no heartbeat since ")
+                                      + func.coalesce(table.c.heartbeat_at, table.c.started_at).cast(String)
+                                      + literal(")"), 1, 4000))
+            .returning(table.c.id)
+        ).scalar_one_or_none()
+
+
+class _Heartbeat:
+    """Refreshes the run's heartbeat_at from a daemon thread while the job runs in this one."""
+
+    def __init__(self, engine: Engine, run_id: int, every: float) -> None:
+        self.engine, self.run_id, self.every = engine, run_id, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"job-heartbeat-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        table = JobRun.__table__  # type: ignore[attr-defined]
+        while not self.stop.wait(self.every):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(update(table).where(table.c.id == self.run_id, table.c.outcome == "running")
+                                 .values(heartbeat_at=utcnow()))
+            except Exception:  # a missed beat is harmless; the next one retries
+                continue
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def run_guarded(job: str, slot: str, fn: Callable[[], dict[str, Any] | int | None],
-                engine: Engine | None = None) -> JobOutcome:
+                engine: Engine | None = None, *, lease: dt.timedelta = LEASE,
+                heartbeat_every: float = HEARTBEAT_EVERY) -> JobOutcome:
     """Run ``fn`` once for (job, slot) and record its outcome, counts or error."""
     engine = engine or get_engine()
-    run_id = claim(engine, job, slot)
+    run_id = claim(engine, job, slot, lease=lease)
     if run_id is None:
         return JobOutcome(job, slot, False, "skipped", {})
     table = JobRun.__table__  # type: ignore[attr-defined]
     try:
-        result = fn()
+        with _Heartbeat(engine, run_id, heartbeat_every):
+            result = fn()
         counts = result if isinstance(result, dict) else {"count": result or 0}
     except Exception as exc:  # recorded for the admin, then re-raised for the scheduler's log
         with engine.begin() as conn:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
-from donorcrm.jobs import JobRun
+from donorcrm.db import utcnow
+from donorcrm.jobs import LEASE, JobRun
 from donorcrm.sepa.models import SepaReturn, SepaRun
 
 
@@ -47,11 +48,17 @@ class JobLine:
     finished_at: dt.datetime | None
     error: str | None
     counts: dict | None
+    attempt: int = 1
+    heartbeat_at: dt.datetime | None = None
+    stalled: bool = False  # "running" without a heartbeat for longer than the lease: its process is gone
 
 
-def job_runs(session: Session, limit: int = 200) -> list[JobLine]:
+def job_runs(session: Session, limit: int = 200, *, now: dt.datetime | None = None) -> list[JobLine]:
     """The scheduler's log: failures first, then running, then the rest; newest first within each."""
     rank = case((JobRun.outcome == "failed", 0), (JobRun.outcome == "running", 1), else_=2)
     stmt = select(JobRun).order_by(rank, JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)  # type: ignore[attr-defined]
-    return [JobLine(j.id or 0, j.job, j.slot, j.outcome, j.started_at, j.finished_at, j.error, j.counts)
+    cutoff = (now or utcnow()) - LEASE
+    return [JobLine(j.id or 0, j.job, j.slot, j.outcome, j.started_at, j.finished_at, j.error, j.counts,
+                    j.attempt, j.heartbeat_at,
+                    j.outcome == "running" and (j.heartbeat_at or j.started_at) < cutoff)
             for j in session.execute(stmt).scalars()]

@@ -6,6 +6,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,58 @@ def test_return_inbox_job_moves_files(engine: Engine, tmp_path: Path, monkeypatc
                        inbox=str(inbox)).counts
     assert counts["failed"] == 1 and (inbox / "failed" / "junk.xml").exists()
     get_engine.cache_clear()
+
+
+def _die_mid_job(url: str) -> None:
+    engine = make_engine(url)
+    jobs.run_guarded("sepa_collection_run", "2026-12-01T06:00", lambda: os._exit(3), engine=engine)
+
+
+def test_a_run_whose_process_died_is_taken_over_by_the_next_firing(engine: Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    proc = mp.get_context("spawn").Process(target=_die_mid_job, args=(url,))
+    proc.start()
+    proc.join(timeout=120)
+    assert proc.exitcode == 3
+    with session_scope(engine) as s:
+        dead = s.execute(select(JobRun)).scalars().one()
+        assert (dead.outcome, dead.attempt, dead.finished_at) == ("running", 1, None)
+    # Within the lease the slot still belongs to the dead run: nothing can tell it from a slow one yet.
+    assert not jobs.run_guarded("sepa_collection_run", "2026-12-01T06:00", lambda: {}, engine=engine).ran
+    from donorcrm.reports import operations
+
+    later = dt.datetime.now(dt.UTC) + jobs.LEASE + dt.timedelta(seconds=5)
+    with session_scope(engine) as s:
+        assert [r.stalled for r in operations.job_runs(s, now=later)] == [True]
+        assert [r.stalled for r in operations.job_runs(s)] == [False]
+    again = jobs.run_guarded("sepa_collection_run", "2026-12-01T06:00", lambda: {"collections": 7}, engine=engine,
+                             lease=dt.timedelta(0))
+    assert again.ran and again.counts == {"collections": 7}
+    with session_scope(engine) as s:
+        row = s.execute(select(JobRun)).scalars().one()
+        assert (row.outcome, row.attempt, row.counts) == ("ok", 2, {"collections": 7})
+        assert "previous attempt stopped without finishing" in (row.error or "")
+    # Finished slots are never taken over, however old.
+    assert not jobs.run_guarded("sepa_collection_run", "2026-12-01T06:00", lambda: {}, engine=engine,
+                                lease=dt.timedelta(0)).ran
+
+
+def test_a_live_run_beats_and_keeps_its_slot(engine: Engine) -> None:
+    seen: dict[str, object] = {}
+
+    def work() -> dict[str, int]:
+        # A second firing of the same slot while this one runs is turned away.
+        seen["second"] = jobs.run_guarded("demo", "slot-live", lambda: {}, engine=engine).ran
+        with session_scope(engine) as s:
+            first = s.execute(select(JobRun.heartbeat_at)).scalar_one()
+        for _ in range(400):  # the heartbeat thread moves heartbeat_at while the job is busy
+            with session_scope(engine) as s:
+                now = s.execute(select(JobRun.heartbeat_at)).scalar_one()
+            if now != first:
+                seen["beat"] = True
+                break
+            time.sleep(0.05)
+        return {}
+
+    assert jobs.run_guarded("demo", "slot-live", work, engine=engine, heartbeat_every=0.02).ran
+    assert seen == {"second": False, "beat": True}
