@@ -22,4 +22,7 @@ def install() -> None:
     from donorcrm.grants import hooks as grants
 
     grants.register()
+    from donorcrm.receipts import merging as receipts
+
+    receipts.register()
     bank_expectations.register()

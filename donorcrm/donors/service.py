@@ -37,6 +37,9 @@ merge_hooks: list[MergeHook] = []
 # Called before the links move, with (session, survivor_id, duplicate_id), to settle rows that would collide
 # with a unique key once both donors' rows point at the survivor.
 before_merge_hooks: list[MergeHook] = []
+# Tables whose donor links their own package moves in a before-merge hook (the plain "point every link at the
+# survivor" would break a unique key or rewrite history there).
+merge_moved_by_hooks: set[str] = set()
 # Called when a donor is marked deceased, with (session, donor_id, date of death, source such as "sepa:MD07"):
 # bequests opens a "possible legacy?" check.
 DeathHook = Callable[[Session, int, dt.date | None, str], None]
@@ -224,6 +227,8 @@ def merge_donors(session: Session, survivor_id: int, duplicate_id: int) -> Donor
     session.flush()
     moved: dict[str, int] = {}
     for table, column in _donor_fk_columns(session):
+        if table.name in merge_moved_by_hooks:
+            continue
         result = session.execute(update(table).where(column == duplicate_id).values({column.name: survivor_id}))
         if result.rowcount:
             moved[f"{table.name}.{column.name}"] = result.rowcount
