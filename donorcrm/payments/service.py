@@ -95,15 +95,33 @@ def start_one_off(
     category: IncomeCategory | str = IncomeCategory.INDIVIDUAL_ONE_OFF,
     method: str | None = None,
     payment_method_ref: str | None = None,
+    page: str | None = None,
+    page_anonymous: bool = False,
+    page_message: str | None = None,
 ) -> tuple[StartedPayment, int]:
     """Create a provider payment for a known donor or a new one; returns it and the donor id.
 
     Nothing reaches the ledger here: the gift is booked when the provider says the payment is paid.
+    A gift made on a supporter's fundraising ``page`` goes to the page's campaign and, once paid, is
+    credited to the page (with the giver's choice of anonymity and message for the honour roll).
     """
     if not amount.is_positive:
         raise ValidationError(f"a gift must be positive, got {amount}")
     if (donor_id is None) == (new_donor is None):
         raise ValidationError("give either donor_id or new_donor")
+    page_meta: dict[str, str] = {}
+    if page is not None:
+        from donorcrm.campaigns.models import PageStatus
+        from donorcrm.campaigns.service import get_page
+
+        fundraising_page = get_page(session, page)
+        if fundraising_page.status != PageStatus.APPROVED:
+            raise InvalidState(f"page {page} is {fundraising_page.status}; only approved pages take gifts")
+        if campaign_id is not None and campaign_id != fundraising_page.campaign_id:
+            raise ValidationError(f"page {page} belongs to another campaign than campaign {campaign_id}")
+        campaign_id = fundraising_page.campaign_id
+        page_meta = {"page": page, **({"page_anonymous": "1"} if page_anonymous else {}),
+                     **({"page_message": page_message[:300]} if page_message else {})}
     if donor_id is None:
         donor_id = int(create_donor(session, new_donor).id)  # type: ignore[arg-type]
     donor = session.get(Donor, donor_id)
@@ -115,6 +133,7 @@ def start_one_off(
         metadata["campaign_id"] = str(campaign_id)
     if fund_id is not None:
         metadata["fund_id"] = str(fund_id)
+    metadata.update(page_meta)
     started = provider.create_payment(OneOffRequest(
         amount=amount, description=description, redirect_url=redirect_url, webhook_url=_webhook_url(provider),
         method=method, payment_method_ref=payment_method_ref, email=donor.email, metadata=metadata,
@@ -294,6 +313,22 @@ def _link_commitment(session: Session, row: ProviderPayment, state: PaymentState
     return commitment
 
 
+def _credit_page(session: Session, gift: Gift, state: PaymentState, applied: Applied) -> None:
+    """A gift given on a fundraising page counts for the page; when the page can no longer take it (closed,
+    moved to another campaign) the gift stays booked to its campaign and the skipped credit is noted."""
+    slug = state.metadata.get("page")
+    if not slug:
+        return
+    from donorcrm.campaigns.service import credit_page
+
+    try:
+        credit_page(session, int(gift.id), slug, anonymous=state.metadata.get("page_anonymous") == "1",  # type: ignore[arg-type]
+                    message=state.metadata.get("page_message") or None)
+    except (NotFound, InvalidState, ValidationError) as exc:
+        applied.notes.append(f"gift {gift.id} not credited to page {slug}: {exc}")
+        audit.record(session, "payment.page_credit_skipped", "gift", gift.id, after={"page": slug, "why": str(exc)})
+
+
 def apply_payment(session: Session, state: PaymentState, *, provider: PaymentProvider | None = None) -> Applied:
     """Make the ledger agree with one provider payment: its gift, refunds and chargebacks, each once."""
     applied = Applied()
@@ -324,6 +359,7 @@ def apply_payment(session: Session, state: PaymentState, *, provider: PaymentPro
             )
             row.gift_id = gift.id
             applied.booked.append(int(gift.id))  # type: ignore[arg-type]
+            _credit_page(session, gift, state, applied)
             if commitment is not None and state.status is PaymentStatus.PAID and commitment.consecutive_failures:
                 commitment.consecutive_failures = 0
                 session.add(commitment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from donorcrm.commitments.models import Commitment, CommitmentStatus
 from donorcrm.db import session_scope
 from donorcrm.donors.models import DonorCreate
+from donorcrm.errors import InvalidState
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
 from donorcrm.payments import service
@@ -300,3 +302,39 @@ def test_a_refund_that_fails_after_it_was_booked_gives_the_gift_back(
     with Session(engine) as s:
         assert ledger(s, "mollie") == [("gift", 2500, pid), ("refund", -2500, refund["id"]),
                                        ("gift", 2500, f"{refund['id']}/reversed")]
+
+
+def _approved_page(s: Session, owner_id: int) -> str:
+    from donorcrm.campaigns import service as campaigns
+
+    campaigns.create_campaign(s, "RUN26", "Refugee run 2026", "peer_to_peer")
+    campaigns.create_page(s, "RUN26", "amal-runs", "Amal runs 10 km", owner_donor_id=owner_id)
+    campaigns.review_page(s, "amal-runs", approve=True)
+    return "amal-runs"
+
+
+def test_a_gift_on_a_fundraising_page_is_credited_to_the_page_once_paid(
+        engine: Engine, mollie: MollieServer, mollie_provider: MollieProvider, hooks: TestClient) -> None:
+    from donorcrm.campaigns import service as campaigns
+    from donorcrm.campaigns.models import PageCredit
+
+    with session_scope(engine) as s:
+        owner = factories.donor(s).id
+        slug = _approved_page(s, owner)
+        campaigns.create_page(s, "RUN26", "not-yet", "Waiting for review", owner_donor_id=owner)
+    payment_id, donor_id = _one_off(engine, mollie_provider, 4000, page=slug, page_message="Go Amal!")
+    with session_scope(engine) as s, pytest.raises(InvalidState, match="pending"):
+        service.start_one_off(s, mollie_provider, amount=Money(500), description="x", donor_id=donor_id,
+                              redirect_url="https://giving.example.org/thanks", page="not-yet")
+    with Session(engine) as s:
+        assert campaigns.page_progress(s, slug).raised_minor == 0  # nothing before the money is there
+    mollie.state.pay(payment_id)
+    assert _call(hooks, payment_id)["duplicate"] is False
+    assert _call(hooks, payment_id)["duplicate"] is True
+    with Session(engine) as s:
+        gift = s.execute(select(Gift).where(Gift.external_ref == payment_id)).scalars().one()
+        assert gift.campaign_id == campaigns.get_campaign(s, "RUN26").id
+        credits = s.execute(select(PageCredit)).scalars().all()
+        assert [(c.gift_id, c.soft_credit_donor_id, c.message, c.anonymous) for c in credits] == [
+            (gift.id, owner, "Go Amal!", False)]
+        assert (campaigns.page_progress(s, slug).raised_minor, campaigns.page_progress(s, slug).gifts) == (4000, 1)

@@ -10,7 +10,7 @@ import datetime as dt
 import time
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -257,3 +257,29 @@ def test_an_inquiry_takes_no_money_and_stale_metadata_does_not_block_booking(
     with Session(engine) as s:
         gift = s.execute(select(Gift).where(Gift.source == "stripe")).scalars().one()
         assert (gift.amount_minor, gift.donor_id, gift.campaign_id, gift.entry_type) == (900, None, None, "gift")
+
+
+def test_a_card_gift_on_a_fundraising_page_is_credited_to_the_page_and_a_closed_page_is_noted(
+        engine: Engine, stripe_provider: StripeProvider, hooks: TestClient) -> None:
+    from donorcrm.audit import AuditLog
+    from donorcrm.campaigns import service as campaigns
+    from donorcrm.campaigns.models import FundraisingPage, PageCredit, PageStatus
+
+    with session_scope(engine) as s:
+        owner = factories.donor(s).id
+        campaigns.create_campaign(s, "SWIM26", "Swim for refugees", "peer_to_peer")
+        campaigns.create_page(s, "SWIM26", "team-noor", "Team Noor swims", owner_donor_id=owner)
+        campaigns.review_page(s, "team-noor", approve=True)
+    paid_id, _ = _card_gift(engine, stripe_provider, 2000, page="team-noor", page_anonymous=True)
+    late_id, _ = _card_gift(engine, stripe_provider, 1500, page="team-noor")
+    assert _post(hooks, *signed("payment_intent.succeeded", _pi(stripe_provider, paid_id)))["status"] == 200
+    with session_scope(engine) as s:  # the page closes between checkout and payment of the second gift
+        s.execute(update(FundraisingPage).values(status=PageStatus.REJECTED))
+    assert _post(hooks, *signed("payment_intent.succeeded", _pi(stripe_provider, late_id)))["status"] == 200
+    with Session(engine) as s:
+        gifts = {g.external_ref: g for g in s.execute(select(Gift).where(Gift.source == "stripe")).scalars()}
+        assert {ref: g.amount_minor for ref, g in gifts.items()} == {paid_id: 2000, late_id: 1500}  # both booked
+        credits = s.execute(select(PageCredit)).scalars().all()
+        assert [(c.gift_id, c.anonymous) for c in credits] == [(gifts[paid_id].id, True)]
+        skipped = s.execute(select(AuditLog).where(AuditLog.action == "payment.page_credit_skipped")).scalars().all()
+        assert [a.entity_id for a in skipped] == [str(gifts[late_id].id)]
