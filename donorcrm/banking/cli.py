@@ -46,17 +46,24 @@ def import_cmd(
     match: bool = typer.Option(True, "--match/--no-match", help="match the new lines right away"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Import statements; each file is all or nothing, and a file imported before changes nothing."""
+    """Import statements; each file is all or nothing, and a file imported before changes nothing.
+
+    After a crash, running the same command again skips the files that went in and does the rest.
+    """
     out = []
-    with _user_errors():
+    with _user_errors(), _files_progress(len(files), enabled=not as_json) as step:
         for path in files:
+            step(f"{path.name}: reading")
             with session_scope() as s:
                 result = service.import_file(s, path)
                 matched = None
                 for sid in result.statement_ids if match else []:
+                    step(f"{path.name}: matching {result.lines:,} lines")
                     m = service.match(s, statement_id=sid)
                     matched = m.as_dict() if matched is None else {
                         k: (matched[k] + v if isinstance(v, int) else matched[k]) for k, v in m.as_dict().items()}
+                step(f"{path.name}: saving")
+            step(None)
             out.append({"file": str(path), "new_statements": result.statements_new,
                         "already_imported": result.statements_known, "lines": result.lines,
                         "warnings": [str(p) for p in result.problems], "matched": matched})
@@ -101,6 +108,27 @@ def match_cmd(
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def _files_progress(total: int, *, enabled: bool) -> Iterator[Callable[[str | None], None]]:
+    """A bar over the files with the current file's phase; step(None) marks a file done."""
+    if not enabled:
+        yield lambda _phase: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("files", total=total)
+
+        def step(phase: str | None) -> None:
+            if phase is None:
+                bar.advance(task)
+            else:
+                bar.update(task, description=phase)
+
+        yield step
 
 
 @app.command("suspense")
