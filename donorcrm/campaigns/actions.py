@@ -19,7 +19,7 @@ from donorcrm.donors.service import create_donor, set_consent
 from donorcrm.errors import Problem, ValidationError
 from donorcrm.gifts.categories import EntryType
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.service import reversed_gift_ids
+from donorcrm.gifts.service import has_reversal
 from donorcrm.importing import csvfile
 from donorcrm.importing.rows import parse_date, parse_flag
 
@@ -138,11 +138,10 @@ def funnel(session: Session, campaign_code: str, within_days: int = 90, now: dt.
               & (ev.purpose == "fundraising"))
         .where(ev.status == ConsentStatus.GRANTED)).scalar_one()
 
-    reversed_ids = reversed_gift_ids()
     spans = session.execute(
         select(part.c.at, func.min(Gift.received_on), func.max(Gift.received_on))
         .select_from(part).join(Gift, Gift.donor_id == part.c.donor_id)
-        .where(Gift.entry_type == EntryType.GIFT, Gift.id.not_in(reversed_ids))  # type: ignore[union-attr]
+        .where(Gift.entry_type == EntryType.GIFT, ~has_reversal())
         .group_by(part.c.donor_id, part.c.at)
     ).all()
     converted = still = 0

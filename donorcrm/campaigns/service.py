@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -30,7 +30,7 @@ from donorcrm.errors import InvalidState, NotFound, ValidationError
 from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
-from donorcrm.gifts.service import reversed_gift_ids
+from donorcrm.gifts.service import has_reversal
 from donorcrm.gifts.summary import MATCHING_FUNDS_SOURCE
 from donorcrm.money import Money
 
@@ -268,16 +268,14 @@ def sync_pool(session: Session, pool_id: int) -> int:
     if pool is None or pool.status != PoolStatus.OPEN:
         return 0
     child_ids = list(session.execute(select(Campaign.id).where(Campaign.parent_id == pool.campaign_id)).scalars())
-    already = select(MatchAllocation.gift_id).where(MatchAllocation.pool_id == pool_id)
-    reversed_ids = reversed_gift_ids()
+    already = exists().where(MatchAllocation.pool_id == pool_id, MatchAllocation.gift_id == Gift.id)
     candidates = session.execute(
-        select(Gift.id, Gift.amount_minor, Gift.currency, Gift.channel, Gift.received_on,
-               Gift.id.in_(reversed_ids))  # type: ignore[union-attr]
+        select(Gift.id, Gift.amount_minor, Gift.currency, Gift.channel, Gift.received_on, has_reversal())
         .where(Gift.campaign_id.in_([pool.campaign_id, *child_ids]),  # type: ignore[union-attr]
                Gift.entry_type == EntryType.GIFT, Gift.source != MATCH_SOURCE,
                (Gift.donor_id.is_(None)) | (Gift.donor_id != pool.funder_donor_id),  # type: ignore[union-attr]
                Gift.received_on >= pool.starts_on, Gift.received_on <= pool.ends_on,
-               Gift.id.not_in(already))  # type: ignore[union-attr]
+               ~already)
         .order_by(Gift.id)
     ).all()
     terms = _terms(pool)
@@ -406,12 +404,11 @@ def honour_roll(session: Session, code: str, limit: int = 50) -> list[HonourEntr
     """Latest credited gifts, not reversed; anonymous and erased givers show no name."""
     campaign = get_campaign(session, code)
     ids = _campaign_ids(session, campaign)
-    reversed_ids = reversed_gift_ids()
     rows = session.execute(
         select(Gift, PageCredit, Donor)
         .join(PageCredit, PageCredit.gift_id == Gift.id)
         .outerjoin(Donor, Donor.id == Gift.donor_id)
-        .where(Gift.campaign_id.in_(ids), Gift.id.not_in(reversed_ids))  # type: ignore[union-attr]
+        .where(Gift.campaign_id.in_(ids), ~has_reversal())  # type: ignore[union-attr]
         .order_by(Gift.received_on.desc(), Gift.id.desc())  # type: ignore[attr-defined]
         .limit(limit)
     ).all()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from donorcrm import audit
@@ -149,9 +151,15 @@ def find_by_ref(session: Session, source: str, external_ref: str) -> Gift | None
     return _existing(session, source, external_ref)
 
 
-def reversed_gift_ids():  # type: ignore[no-untyped-def]
-    """SELECT of the ids of gifts that have a reversal: for `Gift.id.not_in(...)` in reports."""
-    return select(Gift.reverses_gift_id).where(Gift.reverses_gift_id.is_not(None))  # type: ignore[union-attr]
+def has_reversal(gift: Any = Gift) -> Any:
+    """EXISTS clause, true when ``gift`` (the Gift entity or an alias of it) has a reversal.
+
+    Correlated, so each row is one probe of the unique index on reverses_gift_id. ``gift.id IN (SELECT
+    reverses_gift_id ...)`` reads the same, but PostgreSQL runs it as an unhashed subplan, rescanning
+    every reversal for every row, once the reversals outgrow work_mem: hours on a large ledger.
+    """
+    reversal = aliased(Gift)
+    return exists().where(reversal.reverses_gift_id == gift.id)
 
 
 def is_reversed(session: Session, gift_id: int) -> bool:

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -49,7 +49,10 @@ BODIES = {
 def plan(session: Session, receipt_ids: Sequence[int] | None = None, *, year: int | None = None) -> dict[str, int]:
     """Give each live receipt without a delivery one: e-mail with consent and an address, else print."""
     stmt = select(Receipt.id, Receipt.donor_id, Receipt.donor_snapshot).where(
-        Receipt.status == ReceiptStatus.ISSUED, ~Receipt.id.in_(select(ReceiptDelivery.receipt_id)))  # type: ignore[union-attr]
+        Receipt.status == ReceiptStatus.ISSUED,
+        # NOT EXISTS, not NOT IN: PostgreSQL cannot turn NOT IN into an anti-join and rescans every delivery
+        # per receipt once the deliveries outgrow work_mem.
+        ~exists().where(ReceiptDelivery.receipt_id == Receipt.id))
     if receipt_ids is not None:
         stmt = stmt.where(Receipt.id.in_(receipt_ids))  # type: ignore[union-attr]
     if year is not None:
