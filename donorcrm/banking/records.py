@@ -317,7 +317,7 @@ def line_values(entry: AnyEntry, own_iban: str | None = None) -> list[tuple[Any,
             tx.structured_ref if tx is not None else None,
             tx.return_reason if tx is not None else None,
             tx.acct_svcr_ref if tx is not None and tx.acct_svcr_ref else entry.acct_svcr_ref,
-            " · ".join(t for t in texts if t)[:500],  # description
+            " · ".join(filter(None, texts))[:500],  # description
         ))
     return out
 

@@ -185,8 +185,21 @@ def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Seq
     mark = _placeholder(session)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn = session.connection()
-    for part in _chunks(rows, 20_000):
-        conn.exec_driver_sql(sql, list(part))
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one() if conn.dialect.name == "sqlite" else None
+    # SQLite's default 2 MB page cache spills while the indexes of a big insert grow: 64 MB for this insert only
+    # (a negative cache_size is in KiB; a setting in pages, which someone chose, is left alone).
+    raise_cache = cache is not None and -_INSERT_CACHE_KIB < int(cache) < 0
+    if raise_cache:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {-_INSERT_CACHE_KIB}")
+    try:
+        for part in _chunks(rows, 20_000):
+            conn.exec_driver_sql(sql, list(part))
+    finally:
+        if raise_cache:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+
+
+_INSERT_CACHE_KIB = 64 * 1024
 
 
 def _cut(text: str | None, size: int) -> str | None:
