@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from donorcrm.money import Money
 
@@ -80,9 +81,83 @@ class Entry:
     @property
     def identity(self) -> str:
         """Unique within its statement: the bank's reference, else a hash of the entry and its position."""
-        if self.acct_svcr_ref:
-            return f"r:{self.acct_svcr_ref}"
-        return f"h:{self.fingerprint[:16]}:{self.index}"
+        return _identity(self.acct_svcr_ref, self.fingerprint, self.index)
+
+
+def _identity(acct_svcr_ref: str | None, fingerprint: str, index: int) -> str:
+    if acct_svcr_ref:
+        return f"r:{acct_svcr_ref}"
+    return f"h:{fingerprint[:16]}:{index}"
+
+
+# The same values as plain named tuples: what a bulk import reads, since building a hundred thousand frozen
+# dataclasses costs more than reading the file. Field names and order match Party, TransactionDetails,
+# Batch and Entry, so line_values takes either, and the reader fills both from one extraction.
+class PartyValues(NamedTuple):
+    name: str | None
+    iban: str | None
+
+
+class TxValues(NamedTuple):
+    amount: Money | None
+    credit: bool | None
+    acct_svcr_ref: str | None
+    msg_id: str | None
+    pmt_inf_id: str | None
+    instr_id: str | None
+    end_to_end_id: str | None
+    tx_id: str | None
+    mandate_id: str | None
+    debtor: PartyValues
+    creditor: PartyValues
+    ultimate_debtor: str | None
+    remittance: str
+    structured_ref: str | None
+    return_reason: str | None
+    return_info: str | None
+    bank_tx_code: str | None
+    additional_info: str | None
+
+    def details(self) -> TransactionDetails:
+        return TransactionDetails(*self[:9], Party(*self.debtor), Party(*self.creditor), *self[11:])  # type: ignore[arg-type]
+
+
+class BatchValues(NamedTuple):
+    msg_id: str | None
+    pmt_inf_id: str | None
+    count: int | None  # type: ignore[assignment]  # shadows tuple.count, as Batch's field is named
+    total: Money | None
+
+
+class EntryValues(NamedTuple):
+    amount: Money
+    credit: bool
+    reversal: bool
+    status: str
+    booked_on: dt.date | None
+    value_on: dt.date | None
+    acct_svcr_ref: str | None
+    entry_ref: str | None
+    bank_tx_code: str | None
+    proprietary_code: str | None
+    additional_info: str | None
+    batches: tuple[BatchValues, ...]
+    transactions: tuple[TxValues, ...]
+    line: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as Entry's field is named
+    fingerprint: str
+
+    @property
+    def signed(self) -> Money:
+        return self.amount if self.credit else -self.amount
+
+    @property
+    def identity(self) -> str:
+        return _identity(self.acct_svcr_ref, self.fingerprint, self.index)
+
+    def entry(self) -> Entry:
+        return Entry(*self[:11], tuple(Batch(*b) for b in self.batches),  # type: ignore[arg-type]
+                     tuple(t.details() for t in self.transactions), *self[13:])  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +238,12 @@ class Line:
     description: str  # what a person reads in the suspense queue
 
 
-def _counterparty(tx: TransactionDetails, credit: bool, own_iban: str | None, is_return: bool) -> Party:
+AnyEntry = Entry | EntryValues
+AnyTx = TransactionDetails | TxValues
+AnyParty = Party | PartyValues
+
+
+def _counterparty(tx: AnyTx, credit: bool, own_iban: str | None, is_return: bool) -> AnyParty:
     """The party that is not us: whose account differs from ours, else by direction."""
     if own_iban:
         if tx.creditor.iban == own_iban and (tx.debtor.name or tx.debtor.iban):
@@ -175,7 +255,7 @@ def _counterparty(tx: TransactionDetails, credit: bool, own_iban: str | None, is
     return tx.creditor if (tx.creditor.name or tx.creditor.iban) else tx.debtor
 
 
-def _is_return(entry: Entry, tx: TransactionDetails | None) -> bool:
+def _is_return(entry: AnyEntry, tx: AnyTx | None) -> bool:
     if tx is not None and tx.return_reason:
         return True
     code = entry.bank_tx_code or ""
@@ -187,16 +267,19 @@ def lines_of(entry: Entry, own_iban: str | None = None) -> list[Line]:
     return [Line(*values) for values in line_values(entry, own_iban)]
 
 
-def line_values(entry: Entry, own_iban: str | None = None) -> list[tuple[Any, ...]]:
-    """The fields of lines_of's Lines as plain tuples, in Line's field order (for bulk inserts)."""
-    txs = entry.transactions
+def line_values(entry: AnyEntry, own_iban: str | None = None) -> list[tuple[Any, ...]]:
+    """The fields of lines_of's Lines as plain tuples, in Line's field order (for bulk inserts).
+
+    Takes an Entry or the reader's EntryValues: the same rules for both.
+    """
+    txs: Sequence[AnyTx] = entry.transactions
     split = (
         len(txs) > 1
         and all(t.amount is not None and t.amount.currency == entry.amount.currency for t in txs)
         and sum(t.amount.minor for t in txs if t.amount is not None) == entry.amount.minor
     )
     batch = entry.batches[0] if entry.batches else None
-    pairs: list[tuple[int, TransactionDetails | None, Money | None]]
+    pairs: list[tuple[int, AnyTx | None, Money | None]]
     if split:
         pairs = [(i, t, t.amount) for i, t in enumerate(txs)]
     else:
@@ -234,7 +317,7 @@ def line_values(entry: Entry, own_iban: str | None = None) -> list[tuple[Any, ..
             tx.structured_ref if tx is not None else None,
             tx.return_reason if tx is not None else None,
             tx.acct_svcr_ref if tx is not None and tx.acct_svcr_ref else entry.acct_svcr_ref,
-            " · ".join(t for t in texts if t)[:500],  # description
+            " · ".join(filter(None, texts))[:500],  # description
         ))
     return out
 

@@ -31,9 +31,9 @@ from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
 
 from . import rules
-from .camt import read_file
+from .camt import read_for_import
 from .models import AllocationKind, BankAllocation, BankLine, BankStatement, LineStatus, NotGiftPurpose
-from .records import Line, Statement, line_values
+from .records import EntryValues, Line, Statement, line_values
 from .rules import Candidate, DonorFacts, Expectation, MatchContext, Target
 from .sources import ExpectationSource, booking_handlers, registered_sources, return_handlers
 
@@ -65,12 +65,13 @@ def _read_bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str | No
     return source.read(), getattr(source, "name", None)
 
 
-def _balance_problems(stmt: Statement) -> list[Problem]:
+def _balance_problems(stmt: Statement, entries: Sequence[EntryValues]) -> list[Problem]:
     opening = stmt.balance("OPBD", "PRCD")
     closing = stmt.balance("CLBD")
     if opening is None or closing is None or opening.amount.currency != closing.amount.currency:
         return []
-    moved = sum(e.signed.minor for e in stmt.entries if e.status == "BOOK" and e.amount.currency == closing.amount.currency)
+    ccy = closing.amount.currency
+    moved = sum(e.signed.minor for e in entries if e.status == "BOOK" and e.amount.currency == ccy)
     if opening.amount.minor + moved != closing.amount.minor:
         return [Problem(f"statement {stmt.statement_id}", f"opening {opening.amount} plus entries"
                         f" {Money(moved, closing.amount.currency)} is not the closing balance {closing.amount}")]
@@ -86,23 +87,23 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
     """
     started = time.perf_counter()
     data, name = _read_bytes(source)
-    statements = read_file(data)  # raises CamtError with element and line
+    statements = read_for_import(data)  # raises CamtError with element and line
     digest = hashlib.sha256(data).hexdigest()
     result = ImportResult()
     parsed = time.perf_counter()
     result.seconds["parse"] = parsed - started
     known = set(session.execute(
-        select(BankStatement.identity).where(BankStatement.identity.in_([s.identity for s in statements]))  # type: ignore[attr-defined]
+        select(BankStatement.identity).where(BankStatement.identity.in_([s.identity for s, _ in statements]))  # type: ignore[attr-defined]
     ).scalars())
     seen_here: set[str] = set()
     actor = audit.current_actor()
-    for stmt in statements:
+    for stmt, entries in statements:
         if stmt.identity in known or stmt.identity in seen_here:
             result.statements_known += 1
             continue
         seen_here.add(stmt.identity)
-        result.problems.extend(_balance_problems(stmt))
-        row = _store_statement(session, stmt, digest, file_name or name, actor)
+        result.problems.extend(_balance_problems(stmt, entries))
+        row = _store_statement(session, stmt, entries, digest, file_name or name, actor)
         result.statements_new += 1
         result.entries += row.entry_count
         result.lines += row.line_count
@@ -116,37 +117,46 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
     return result
 
 
-def _store_statement(session: Session, stmt: Statement, digest: str, file_name: str | None, actor: str) -> BankStatement:
-    currency = stmt.currency or (stmt.entries[0].amount.currency if stmt.entries else "EUR")
+def _store_statement(session: Session, stmt: Statement, entries: Sequence[EntryValues], digest: str,
+                     file_name: str | None, actor: str) -> BankStatement:
+    """The statement row and its lines; ``stmt`` is the header, ``entries`` its entries (read_for_import)."""
+    currency = stmt.currency or (entries[0].amount.currency if entries else "EUR")
     opening = stmt.balance("OPBD", "PRCD")
     closing = stmt.balance("CLBD")
-    lines = [line for e in stmt.entries if e.status == "BOOK" for line in line_values(e, stmt.account_iban)]
+    booked = [e for e in entries if e.status == "BOOK"]
+    lines = [line for e in booked for line in line_values(e, stmt.account_iban)]
     row = BankStatement(
         identity=stmt.identity, message=stmt.message, version=stmt.version, message_id=stmt.message_id,
         statement_id=stmt.statement_id, account=stmt.account, currency=currency,
         sequence=stmt.electronic_seq or stmt.legal_seq, created_at_bank=stmt.created_at,
         from_date=stmt.from_date, to_date=stmt.to_date,
         opening_minor=opening.amount.minor if opening else None, closing_minor=closing.amount.minor if closing else None,
-        entry_count=sum(1 for e in stmt.entries if e.status == "BOOK"), line_count=len(lines),
-        credit_minor=sum(e.amount.minor for e in stmt.entries if e.credit and e.status == "BOOK"),
-        debit_minor=sum(e.amount.minor for e in stmt.entries if not e.credit and e.status == "BOOK"),
+        entry_count=len(booked), line_count=len(lines),
+        credit_minor=sum(e.amount.minor for e in booked if e.credit),
+        debit_minor=sum(e.amount.minor for e in booked if not e.credit),
         file_name=(file_name or "")[:255] or None, file_sha256=digest, imported_by=actor,
     )
     session.add(row)
     session.flush()
     prefix = stmt.identity_hash
     sqlite = session.get_bind().dialect.name == "sqlite"
-    rows = []
+    days: dict[dt.date | None, object] = {None: None}  # a statement spans a few days: convert each once
+    for line in lines:
+        for day in (line[3], line[4]):
+            if day not in days:
+                days[day] = _day_param(day, sqlite)
+    statement_id = row.id
+    rows: list[tuple[Any, ...]] = []
+    add = rows.append
     for (identity, tx_index, amount, booked_on, value_on, reversal, code, e2e, mandate, batch_ref, batch_count,
          name, iban, remittance, structured, reason, acct_ref, description) in lines:  # Line's field order
         minor = amount.minor
-        rows.append((
-            row.id, f"{prefix}:{identity}:{tx_index}"[:100], identity[:60], tx_index,
-            minor, minor, amount.currency, _OPEN if minor else _BOOKED,
-            _day_param(booked_on, sqlite), _day_param(value_on, sqlite), reversal,
-            _cut(code, 40), _cut(e2e, 70), _cut(mandate, 70), _cut(batch_ref, 70), batch_count, _cut(name, 140),
-            _cut(iban, 34), remittance[:500], _cut(structured, 70), _cut(reason, 10), _cut(acct_ref, 70),
-            description[:500],
+        add((  # cut to the column sizes; "x and x[:n]" is _cut(x, n) inlined
+            statement_id, f"{prefix}:{identity}:{tx_index}"[:100], identity[:60], tx_index,
+            minor, minor, amount.currency, _OPEN if minor else _BOOKED, days[booked_on], days[value_on], reversal,
+            code and code[:40], e2e and e2e[:70], mandate and mandate[:70], batch_ref and batch_ref[:70], batch_count,
+            name and name[:140], iban and iban[:34], remittance[:500], structured and structured[:70],
+            reason and reason[:10], acct_ref and acct_ref[:70], description[:500],
         ))
     _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
     return row
@@ -175,8 +185,21 @@ def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Seq
     mark = _placeholder(session)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn = session.connection()
-    for part in _chunks(rows, 20_000):
-        conn.exec_driver_sql(sql, list(part))
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one() if conn.dialect.name == "sqlite" else None
+    # SQLite's default 2 MB page cache spills while the indexes of a big insert grow: 64 MB for this insert only
+    # (a negative cache_size is in KiB; a setting in pages, which someone chose, is left alone).
+    raise_cache = cache is not None and -_INSERT_CACHE_KIB < int(cache) < 0
+    if raise_cache:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {-_INSERT_CACHE_KIB}")
+    try:
+        for part in _chunks(rows, 20_000):
+            conn.exec_driver_sql(sql, list(part))
+    finally:
+        if raise_cache:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+
+
+_INSERT_CACHE_KIB = 64 * 1024
 
 
 def _cut(text: str | None, size: int) -> str | None:

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from donorcrm.audit import AuditLog
 from donorcrm.banking import service
-from donorcrm.banking.camt import CamtError
+from donorcrm.banking.camt import CamtError, read_file
 from donorcrm.banking.camt_writer import write_camt053
 from donorcrm.banking.models import BankLine, BankStatement
-from donorcrm.banking.records import Balance, Entry, Statement
+from donorcrm.banking.records import Balance, Entry, Statement, lines_of
 from donorcrm.db import session_scope
 from donorcrm.money import Money
 
@@ -76,3 +76,24 @@ def test_a_statement_that_does_not_add_up_is_imported_with_a_warning(session):
     off = service.import_file(session, write_camt053([statement("OFF", 125_01)]))
     assert off.statements_new == 1
     assert any("closing balance" in p.what for p in off.problems)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))
+def test_stored_lines_are_the_lines_read_file_gives(session, name):
+    """The import reads without building Entry objects; what it stores is still lines_of every booked entry."""
+    service.import_file(session, FIXTURES / name)
+    expected = [
+        (line.entry_identity, line.tx_index, line.amount.minor, line.amount.currency, line.booked_on, line.value_on,
+         line.reversal, line.bank_tx_code, line.end_to_end_id, line.mandate_id, line.batch_ref, line.batch_count,
+         line.counterparty_name, line.counterparty_iban, line.remittance, line.structured_ref, line.return_reason,
+         line.acct_svcr_ref, line.description)
+        for stmt in read_file(FIXTURES / name) for e in stmt.entries if e.status == "BOOK"
+        for line in lines_of(e, stmt.account_iban)
+    ]
+    stored = [
+        (r.entry_identity, r.tx_index, r.amount_minor, r.currency, r.booked_on, r.value_on, r.reversal, r.bank_tx_code,
+         r.end_to_end_id, r.mandate_id, r.batch_ref, r.batch_count, r.counterparty_name, r.counterparty_iban,
+         r.remittance, r.structured_ref, r.return_reason, r.acct_svcr_ref, r.description)
+        for r in session.execute(select(BankLine).order_by(BankLine.id)).scalars()
+    ]
+    assert stored == expected and stored

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from donorcrm.banking.camt import CamtError, read_file
+from donorcrm.banking.camt import CamtError, read_file, read_for_import
 from donorcrm.banking.camt_writer import balances_for, write_camt053
-from donorcrm.banking.records import Batch, Entry, Party, Statement, TransactionDetails, lines_of
+from donorcrm.banking.records import Batch, Entry, Party, Statement, TransactionDetails, line_values, lines_of
 from donorcrm.money import Money
 
 XSD = Path(__file__).parents[1] / "fixtures" / "bank" / "xsd"
@@ -150,9 +150,10 @@ GOOD_NTRY = ("<Ntry><Amt Ccy=\"EUR\">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>B
     (f'<Document xmlns="{NS53}"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr></BkToCstmrStmt></Document>'.encode(),
      "Stmt", 1, "no <Stmt>"),
 ])
-def test_malformed_files_are_refused_with_element_and_line(data, element, line, words):
+@pytest.mark.parametrize("reader", [read_file, read_for_import])
+def test_malformed_files_are_refused_with_element_and_line(data, element, line, words, reader):
     with pytest.raises(CamtError) as caught:
-        read_file(data)
+        reader(data)
     err = caught.value
     assert words in str(err)
     if element is not None:
@@ -170,3 +171,75 @@ def test_entity_expansion_is_not_performed():
     except CamtError:
         return  # refusing the file is fine too
     assert "EVIL" not in statements[0].statement_id
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "bank"
+NS08 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+# Whitespace around values, an empty first name, repeated free text, DtTm dates, proprietary codes and status,
+# an entry without reference (hashed identity), a batch with two NtryDtls, an amount in InstdAmt only.
+ODD_NTRIES = """<Ntry>
+  <Amt Ccy="EUR"> 12.50 </Amt><CdtDbtInd> CRDT </CdtDbtInd><RvslInd>TRUE</RvslInd><Sts><Prtry>BOOK</Prtry></Sts>
+  <BookgDt><DtTm>2026-11-02T10:00:00</DtTm></BookgDt><ValDt><Dt> </Dt><DtTm>2026-11-03T00:00:00Z</DtTm></ValDt>
+  <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd></Fmly></Domn><Prtry><Cd>X99</Cd></Prtry></BkTxCd>
+  <NtryDtls><TxDtls><Refs><EndToEndId>  E1  </EndToEndId><EndToEndId>E2</EndToEndId></Refs>
+   <AmtDtls><InstdAmt><Amt Ccy="EUR">12.5</Amt></InstdAmt></AmtDtls>
+   <RltdPties><Dbtr><Nm> </Nm><Nm>Second Name</Nm></Dbtr><DbtrAcct><Id><IBAN>de89 3704 0044 0532 0130 00</IBAN></Id></DbtrAcct>
+   <UltmtDbtr><Pty><Nm>Ulti</Nm></Pty></UltmtDbtr></RltdPties>
+   <RmtInf><Ustrd> line one </Ustrd><Ustrd></Ustrd><Ustrd>line two</Ustrd></RmtInf>
+   <RtrInf><Rsn><Prtry>X1</Prtry></Rsn><AddtlInf>a</AddtlInf><AddtlInf>b</AddtlInf></RtrInf>
+  </TxDtls></NtryDtls><AddtlNtryInf>info</AddtlNtryInf></Ntry>
+<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-02</Dt></BookgDt>
+<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Refs><PmtInfId>P1</PmtInfId></Refs></TxDtls></NtryDtls>
+<NtryDtls><Btch><MsgId>BM</MsgId><NbOfTxs>2</NbOfTxs><TtlAmt Ccy="EUR">30.00</TtlAmt></Btch>
+<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">20.00</Amt></TxAmt></AmtDtls></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">40.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
+<NtryDtls><Btch><PmtInfId>RUN-7</PmtInfId><NbOfTxs>3</NbOfTxs></Btch><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls></NtryDtls></Ntry>"""
+
+
+def _same_reading(data: bytes | Path) -> list[Statement]:
+    """read_for_import reads what read_file reads: same headers, same entries, same lines."""
+    statements = read_file(data)
+    lean = read_for_import(data)
+    assert len(lean) == len(statements)
+    for stmt, (head, values) in zip(statements, lean, strict=True):
+        assert head.entries == () and head == Statement(**{**{f: getattr(stmt, f) for f in stmt.__slots__}, "entries": ()})
+        assert [v.entry() for v in values] == list(stmt.entries)
+        assert [line_values(v, head.account_iban) for v in values] == [line_values(e, stmt.account_iban) for e in stmt.entries]
+        assert [v.identity for v in values] == [e.identity for e in stmt.entries]
+    return statements
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))
+def test_import_reader_reads_the_real_samples_as_read_file_does(name):
+    assert _same_reading(FIXTURES / name)
+
+
+def test_import_reader_agrees_on_odd_entries_and_batches():
+    (stmt,) = _same_reading(_doc(ODD_NTRIES))
+    odd, batch, whole = stmt.entries
+    assert (odd.amount, odd.credit, odd.reversal, odd.status) == (Money(12_50), True, True, "BOOK")
+    assert (odd.booked_on, odd.value_on, odd.bank_tx_code) == (dt.date(2026, 11, 2), dt.date(2026, 11, 3), "PMNT/RCDT")
+    (tx,) = odd.transactions
+    assert (tx.end_to_end_id, tx.debtor, tx.ultimate_debtor) == ("E1", Party("Second Name", "DE89370400440532013000"), "Ulti")
+    assert (tx.remittance, tx.return_reason, tx.return_info) == ("line one line two", "X1", "a b")
+    assert odd.identity.startswith("h:") and odd.fingerprint
+    assert [line.amount.minor for line in lines_of(batch)] == [10_00, 20_00]
+    assert batch.batches == (Batch(msg_id="BM", count=2, total=Money(30_00)),)
+    (line,) = lines_of(whole)
+    assert (line.amount.minor, line.batch_ref, line.batch_count) == (-40_00, "RUN-7", 3)
+
+
+def test_import_reader_ignores_elements_of_another_version_as_read_file_does():
+    foreign = ODD_NTRIES.replace("<Ntry>", f'<Ntry xmlns="{NS08}">', 1).replace("<TxDtls><AmtDtls>", f'<TxDtls xmlns="{NS08}"><AmtDtls>')
+    (stmt,) = _same_reading(_doc(foreign))
+    assert [e.amount.minor for e in stmt.entries] == [30_00, 40_00]
+    assert [t.amount for t in stmt.entries[0].transactions] == [Money(10_00)]
+
+
+def test_import_reader_reports_a_bad_detail_with_its_element_and_line():
+    bad = ODD_NTRIES.replace('<TtlAmt Ccy="EUR">30.00</TtlAmt>', '<TtlAmt Ccy="EUR">thirty</TtlAmt>')
+    for reader in (read_file, read_for_import):
+        with pytest.raises(CamtError) as caught:
+            reader(_doc(bad))
+        assert (caught.value.element, caught.value.line) == ("TtlAmt", 17)
+        assert str(caught.value) == "line 17 <TtlAmt>: not an amount: 'thirty'"
