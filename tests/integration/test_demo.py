@@ -228,3 +228,14 @@ def test_an_interrupted_build_is_refused_instead_of_built_upon(tmp_path, monkeyp
             assert result.exit_code == 1 and "stopped before it finished" in result.output
     finally:
         DEMO_STEPS[:] = [s for s in DEMO_STEPS if s.name != "test-fails"]
+
+
+def test_the_demo_leaves_planner_statistics_behind(small_demo):
+    engine, _ = small_demo
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            analysed = conn.execute(text("SELECT relname FROM pg_stat_user_tables WHERE relname IN ('gift', 'donor',"
+                                         " 'page_credit') AND last_analyze IS NOT NULL")).scalars().all()
+            assert sorted(analysed) == ["donor", "gift", "page_credit"]
+        else:
+            assert conn.execute(text("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'gift'")).scalar_one() > 0
