@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlmodel import Session
 
 from donorcrm.config import get_settings
@@ -196,7 +196,10 @@ def lapsed_donors(session: Session, year: int, *, kind: str = "lybunt", currency
             select(dy.c.donor_id, dy.c.amount_minor, Donor.first_name, Donor.name_infix, Donor.last_name,
                    Donor.organisation_name, Donor.email)
             .join(Donor, Donor.id == dy.c.donor_id)  # type: ignore[arg-type]
-            .where(dy.c.year == k, dy.c.currency == currency, ~came_back)
+            # COALESCE keeps the test a per-row probe of the primary key on PostgreSQL: as a bare NOT EXISTS
+            # it is pulled up into a hash anti-join over every later year (the planner expects almost nobody
+            # to have lapsed), 2.7 s at 1M donors instead of 1 ms for a page walked down the amount index.
+            .where(dy.c.year == k, dy.c.currency == currency, func.coalesce(~came_back, true()))
             .order_by(dy.c.amount_minor.desc(), dy.c.donor_id)
         )
         if wanted is not None:
