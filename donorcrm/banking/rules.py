@@ -28,6 +28,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from json.encoder import encode_basestring_ascii as _json_escape  # what json.dumps uses for str
+from operator import itemgetter
 
 from donorcrm.money import Money
 
@@ -190,13 +191,13 @@ Rule = Callable[[Line, MatchContext], list[Candidate]]
 def _json_str(value: str | None) -> str:
     if isinstance(value, str):
         return _json_escape(value)
-    return json.dumps(value, default=str)  # None, or whatever an odd caller put there, as before
+    return "null" if value is None else json.dumps(value, default=str)  # anything odd, as before
 
 
 def _json_int(value: int | None) -> str:
     if type(value) is int:
         return int.__repr__(value)
-    return json.dumps(value, default=str)  # None, or a bool, float or anything odd, as the json module writes it
+    return "null" if value is None else json.dumps(value, default=str)  # a bool, a float: as json writes them
 
 # --------------------------------------------------------------------------------------------------
 # Text helpers
@@ -229,8 +230,17 @@ def name_tokens(name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1 << 17)
 def _name_tokens(name: str) -> tuple[str, ...]:
-    # Names recur (a donor's bank name on every transfer, shared surnames): fold each one once.
-    return tuple(t for t in fold(name).split() if len(t) > 1 and t not in _NAME_NOISE)
+    # Names recur (a donor's bank name on every transfer, shared surnames): fold each one once. Folding
+    # keeps an ASCII space a separator, so the tokens of a name are those of its space-separated pieces,
+    # which recur far more often than whole names (first names, surnames).
+    if " " in name:
+        return tuple(t for piece in name.split(" ") for t in _piece_tokens(piece))
+    return _piece_tokens(name)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _piece_tokens(piece: str) -> tuple[str, ...]:
+    return tuple(t for t in fold(piece).split() if len(t) > 1 and t not in _NAME_NOISE)
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -558,19 +568,33 @@ def combine(candidates: Sequence[Candidate]) -> list[Candidate]:
         return list(candidates)
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
-        groups.setdefault(c.target.key, []).append(c)
-    out = []
-    for group in groups.values():
-        group.sort(key=lambda c: -c.score)
-        miss = 1.0
-        for c in group:
-            miss *= 1 - c.score / 100
-        score = min(99, round(100 * (1 - miss))) if len(group) > 1 else group[0].score
-        head = group[0]
-        rules = "+".join(dict.fromkeys(c.rule for c in group))
-        out.append(Candidate(rules, score, "; ".join(c.reason for c in group), head.target))
-    out.sort(key=lambda c: (-c.score, c.target.key))
-    return out
+        key = c.target.key
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [c]
+        else:
+            group.append(c)
+    ranked = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            merged = group[0]
+        else:
+            group.sort(key=_minus_score)
+            miss = 1.0
+            for c in group:
+                miss *= 1 - c.score / 100
+            merged = Candidate("+".join(dict.fromkeys(c.rule for c in group)), min(99, round(100 * (1 - miss))),
+                               "; ".join(c.reason for c in group), group[0].target)
+        ranked.append((-merged.score, key, merged))
+    ranked.sort(key=_score_then_key)  # targets are unique, so no two entries tie
+    return [c for _, _, c in ranked]
+
+
+def _minus_score(c: Candidate) -> int:
+    return -c.score
+
+
+_score_then_key = itemgetter(0, 1)
 
 
 def candidates(line: Line, ctx: MatchContext, rules: Sequence[Rule] | None = None) -> list[Candidate]:

@@ -471,6 +471,7 @@ _ALLOCATION_INSERT = (
     "reversal_gift_id",
 )
 _GIFT_ID = _ALLOCATION_INSERT.index("gift_id")
+_GIFT = str(AllocationKind.GIFT)
 
 
 class _AutoPlan:
@@ -497,7 +498,25 @@ class _AutoPlan:
             self.settled.append((None, parent, day))  # the whole (a run) first, then its parts
         rule, reason = cand.rule[:30], cand.reason[:300]
         seq = self.next_seq.get(line_id, 0)
-        for part in _parts_of(line, cand.target, ctx, decision.campaign_id):
+        target = cand.target
+        if target.kind == "donor":  # most bookings: the one gift _parts_of describes, written without a Part
+            seq += 1
+            self.next_seq[line_id] = seq
+            amount = line.amount
+            self.gift_of.append(len(self.allocations))
+            self.gift_rows.append(gifts.GiftRow(
+                target.donor_id, abs(amount.minor), day, PaymentChannel.BANK_TRANSFER,
+                _category_for(ctx, target.donor_id), amount.currency, SOURCE, f"{line_ref}/{seq}", None,
+                decision.campaign_id,
+            ))
+            self.allocations.append([
+                line_id, seq, amount.minor, amount.currency, _GIFT, None, target.donor_id, None, None, rule,
+                cand.score, reason, None, self.stamp, self.actor, None, None, None, None,
+            ])
+            if cand.rule != "known_iban" and line.counterparty_iban and target.donor_id:
+                self.accounts.append((target.donor_id, line.counterparty_iban, line.counterparty_name))
+            return
+        for part in _parts_of(line, target, ctx, decision.campaign_id):
             seq += 1
             assert part.amount is not None
             kind = str(part.kind)
@@ -518,8 +537,6 @@ class _AutoPlan:
                 part.target_ref, rule, cand.score, reason, None, self.stamp, self.actor, None, None, None, None,
             ])
         self.next_seq[line_id] = seq
-        if cand.target.kind == "donor" and cand.rule != "known_iban" and line.counterparty_iban and cand.target.donor_id:
-            self.accounts.append((cand.target.donor_id, line.counterparty_iban, line.counterparty_name))
 
     def execute(self) -> None:
         session = self.session

@@ -197,3 +197,10 @@ def test_stored_candidate_json_is_byte_for_byte_what_json_dumps_writes(rule, rea
               else Target(kind="donor", donor_id=donor_id, purpose=purpose, campaign_id=campaign_id))
     c = Candidate(rule, score, reason, target)
     assert c.as_json() == json.dumps(c.as_dict(), default=str)
+
+
+@given(st.lists(st.text(max_size=12), max_size=5))
+def test_name_tokens_by_pieces_are_the_tokens_of_the_whole_name(pieces):
+    name = " ".join(pieces)
+    folded = rules.fold(name).split()
+    assert rules.name_tokens(name) == [t for t in folded if len(t) > 1 and t not in rules._NAME_NOISE]
