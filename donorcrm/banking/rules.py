@@ -406,7 +406,10 @@ def rule_payout(line: Line, ctx: MatchContext) -> list[Candidate]:
 def rule_known_iban(line: Line, ctx: MatchContext) -> list[Candidate]:
     if line.amount.minor <= 0 or not line.counterparty_iban:
         return []
-    ids = [i for i in ctx.accounts.get(line.counterparty_iban, ()) if i in ctx.donors]
+    known = ctx.accounts.get(line.counterparty_iban)
+    if not known:  # most payers of a statement: an account we have not seen
+        return []
+    ids = [i for i in known if i in ctx.donors]
     out = []
     for donor_id in ids:
         facts = ctx.donors[donor_id]

@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -357,13 +358,17 @@ def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequenc
         sql += f" AND statement_id = {mark}"
         params.append(statement_id)
     session.flush()
-    conn = session.connection()
-    if line_ids is None:
-        return list(conn.exec_driver_sql(sql + " ORDER BY id", tuple(params)).all())
-    rows: list[Any] = []
-    for part in _chunks(sorted(set(line_ids))):
-        rows.extend(conn.exec_driver_sql(f"{sql} AND id IN ({', '.join([mark] * len(part))})",
-                                         (*params, *part)).all())
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if line_ids is None:
+            cursor.execute(sql + " ORDER BY id", tuple(params))
+            return list(cursor.fetchall())
+        rows: list[Any] = []
+        for part in _chunks(sorted(set(line_ids))):
+            cursor.execute(f"{sql} AND id IN ({', '.join([mark] * len(part))})", (*params, *part))
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
     rows.sort(key=lambda r: r[0])
     return rows
 
@@ -395,11 +400,43 @@ def _candidates_json(ranked: Sequence[Candidate]) -> str:
     return "[" + ", ".join([c.as_json() for c in ranked]) + "]"
 
 
+_MATCH_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _page_cache(session: Session, kib: int) -> Iterator[None]:
+    """SQLite: a larger page cache for the connection while a statement is matched and booked.
+
+    The bookings touch the line, gift, allocation and summary tables and their indexes at random; with
+    SQLite's default 2 MB cache the same pages are read again and again. PostgreSQL has its own buffers.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    if before is None or before > 0 or -before >= kib:  # set in pages by someone, or large already: leave it
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
 @cycle_collection_paused()
 def match(session: Session, *, statement_id: int | None = None, line_ids: Sequence[int] | None = None,
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:
     """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
+    with _page_cache(session, _MATCH_CACHE_KIB):
+        return _match(session, statement_id=statement_id, line_ids=line_ids, auto=auto, sources=sources,
+                      settings=settings)
+
+
+def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None, auto: bool,
+           sources: Sequence[ExpectationSource] | None, settings: Settings | None) -> MatchResult:
     settings = settings or get_settings()
     started = time.perf_counter()
     rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
@@ -561,12 +598,8 @@ def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str 
     if not accounts:
         return
     wanted = {(d, iban): holder for d, iban, holder in accounts}
-    have: set[tuple[int, str]] = set()
     ibans = sorted({iban for _, iban in wanted})
-    for part in _chunks(ibans):
-        have.update((d, i) for d, i in _rows(session,
-            select(DonorAccount.donor_id, DonorAccount.iban).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
-        ))
+    have = {(d, i) for d, i in _rows_in(session, "SELECT donor_id, iban FROM donor_account WHERE iban IN ({})", ibans)}
     now = utcnow()
     rows = [{"donor_id": d, "iban": iban, "iban_last4": iban[-4:], "bic": None, "holder": (holder or "")[:140] or None,
              "source": SOURCE, "created_at": now} for (d, iban), holder in wanted.items() if (d, iban) not in have]
