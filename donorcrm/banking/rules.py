@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from json.encoder import encode_basestring_ascii as _json_escape  # what json.dumps uses for str
+from operator import itemgetter
 
 from donorcrm.money import Money
 
@@ -92,13 +97,27 @@ class MatchContext:
     campaigns: dict[str, int] = field(default_factory=dict)  # upper-case code -> campaign id
     names: dict[str, set[int]] = field(default_factory=dict)  # normalised name token -> donor ids
     name_keys: dict[int, tuple[frozenset[str], str]] = field(default_factory=dict)  # donor -> tokens, initial
+    # The same donors by their whole token set and by (token, initial) ("" no initial known): rule_name
+    # narrows a pool of namesakes with set operations instead of a Python loop over hundreds of them.
+    name_sets: dict[frozenset[str], set[int]] = field(default_factory=dict)
+    by_initial: dict[tuple[str, str], set[int]] = field(default_factory=dict)
 
     def index_name(self, donor_id: int, name: str, first_name: str | None = None) -> None:
-        """Make a donor findable by the tokens of their name (for rule_name)."""
+        """Make a donor findable by the tokens of their name (for rule_name); indexed again, the latest name
+        counts."""
         tokens = frozenset(_name_tokens(name))
-        self.name_keys[donor_id] = (tokens, fold(first_name or "")[:1])
+        first = _initial(first_name) if first_name else ""
+        was = self.name_keys.get(donor_id)
+        if was is not None:
+            self.name_sets[was[0]].discard(donor_id)
+            for token in was[0]:
+                self.names[token].discard(donor_id)
+                self.by_initial[(token, was[1])].discard(donor_id)
+        self.name_keys[donor_id] = (tokens, first)
+        self.name_sets.setdefault(tokens, set()).add(donor_id)
         for token in tokens:
             self.names.setdefault(token, set()).add(donor_id)
+            self.by_initial.setdefault((token, first), set()).add(donor_id)
 
     def add_expectations(self, items: Iterable[Expectation]) -> None:
         for e in items:
@@ -154,8 +173,31 @@ class Candidate:
             "label": e.label if e is not None else None,
         }
 
+    def as_json(self) -> str:
+        """``json.dumps(self.as_dict())``, byte for byte, without the dict: a statement stores the candidates
+        of every line, hundreds of thousands of them, and the generic encoder was a good part of that."""
+        t, e = self.target, self.target.expectation
+        donor_id = t.donor_id if e is None else e.donor_id
+        label = None if e is None else e.label
+        return (f'{{"rule": {_json_str(self.rule)}, "score": {_json_int(self.score)},'
+                f' "reason": {_json_str(self.reason)}, "target": {_json_str(t.key)}, "kind": {_json_str(t.kind)},'
+                f' "donor_id": {_json_int(donor_id)}, "purpose": {_json_str(t.purpose)},'
+                f' "campaign_id": {_json_int(t.campaign_id)}, "label": {_json_str(label)}}}')
+
 
 Rule = Callable[[Line, MatchContext], list[Candidate]]
+
+
+def _json_str(value: str | None) -> str:
+    if isinstance(value, str):
+        return _json_escape(value)
+    return "null" if value is None else json.dumps(value, default=str)  # anything odd, as before
+
+
+def _json_int(value: int | None) -> str:
+    if type(value) is int:
+        return int.__repr__(value)
+    return "null" if value is None else json.dumps(value, default=str)  # a bool, a float: as json writes them
 
 # --------------------------------------------------------------------------------------------------
 # Text helpers
@@ -171,7 +213,7 @@ def normalise_ref(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation to spaces: "Müller-Lüdenscheidt" -> "muller ludenscheidt"."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = text if text.isascii() else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return " ".join(_NOT_WORD.sub(" ", plain.lower()).split())
 
 
@@ -188,8 +230,22 @@ def name_tokens(name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1 << 17)
 def _name_tokens(name: str) -> tuple[str, ...]:
-    # Names recur (a donor's bank name on every transfer, shared surnames): fold each one once.
-    return tuple(t for t in fold(name).split() if len(t) > 1 and t not in _NAME_NOISE)
+    # Names recur (a donor's bank name on every transfer, shared surnames): fold each one once. Folding
+    # keeps an ASCII space a separator, so the tokens of a name are those of its space-separated pieces,
+    # which recur far more often than whole names (first names, surnames).
+    if " " in name:
+        return tuple(t for piece in name.split(" ") for t in _piece_tokens(piece))
+    return _piece_tokens(name)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _piece_tokens(piece: str) -> tuple[str, ...]:
+    return tuple(t for t in fold(piece).split() if len(t) > 1 and t not in _NAME_NOISE)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _initial(first_name: str) -> str:
+    return fold(first_name)[:1]
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -219,15 +275,30 @@ _WORD = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,39}")
 
 
 def donor_numbers(text: str) -> list[int]:
-    return [int(m) for m in _DONOR_NO.findall(text.upper())]
+    return list(_quoted(text)[0])
 
 
 def gift_numbers(text: str) -> list[int]:
-    return [int(m) for m in _GIFT_NO.findall(text.upper())]
+    return list(_quoted(text)[1])
 
 
 def words(text: str) -> set[str]:
-    return set(_WORD.findall(text.upper()))
+    return set(_quoted(text)[2])
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _quoted(text: str) -> tuple[tuple[int, ...], tuple[int, ...], frozenset[str]]:
+    """Donor numbers, gift numbers and words of a description, read once per distinct text ("Gift", "Donatie"
+    and a donor's usual reference recur on thousands of lines; the context build and two rules all ask)."""
+    upper = text.upper()
+    return (tuple(int(m) for m in _DONOR_NO.findall(upper)), tuple(int(m) for m in _GIFT_NO.findall(upper)),
+            frozenset(_WORD.findall(upper)))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _ref_tokens(text: str) -> frozenset[str]:
+    """The words of a text as references are compared (normalised), read once per distinct text."""
+    return frozenset(normalise_ref(w) for w in text.split())
 
 
 def _text_of(line: Line) -> str:
@@ -312,7 +383,7 @@ def rule_payout(line: Line, ctx: MatchContext) -> list[Candidate]:
         return []
     seen: dict[str, Candidate] = {}
     by_reference = ctx.by_reference
-    tokens = {normalise_ref(w) for w in (_text_of(line) + " " + (line.batch_ref or "")).split()} if by_reference else ()
+    tokens = _ref_tokens(_text_of(line) + " " + (line.batch_ref or "")) if by_reference else ()
     for ref in tokens:
         if len(ref) < 6:
             continue
@@ -335,7 +406,10 @@ def rule_payout(line: Line, ctx: MatchContext) -> list[Candidate]:
 def rule_known_iban(line: Line, ctx: MatchContext) -> list[Candidate]:
     if line.amount.minor <= 0 or not line.counterparty_iban:
         return []
-    ids = [i for i in ctx.accounts.get(line.counterparty_iban, ()) if i in ctx.donors]
+    known = ctx.accounts.get(line.counterparty_iban)
+    if not known:  # most payers of a statement: an account we have not seen
+        return []
+    ids = [i for i in known if i in ctx.donors]
     out = []
     for donor_id in ids:
         facts = ctx.donors[donor_id]
@@ -363,20 +437,23 @@ def rule_reference(line: Line, ctx: MatchContext) -> list[Candidate]:
     text = _text_of(line)
     if not text:
         return []
+    numbers, gift_nos, upper_words = _quoted(text)
     out: list[Candidate] = []
-    for number in donor_numbers(text):
+    for number in numbers:
         facts = ctx.donors.get(number)
         if facts is not None:
             out.append(Candidate("reference", 80 if facts.active else 50,
                                  f"donor number D{number} ({facts.name}) in the description",
                                  Target(kind="donor", donor_id=number)))
-    upper_words = words(text)
-    for word in upper_words:
-        donor_id = ctx.donor_refs.get(word)
-        if donor_id is not None and donor_id in ctx.donors:
-            out.append(Candidate("reference", 80, f"donor reference {word} ({ctx.donors[donor_id].name}) in the description",
-                                 Target(kind="donor", donor_id=donor_id)))
-    for number in gift_numbers(text):
+    donor_refs = ctx.donor_refs
+    if donor_refs:
+        for word in upper_words:
+            donor_id = donor_refs.get(word)
+            if donor_id is not None and donor_id in ctx.donors:
+                out.append(Candidate("reference", 80,
+                                     f"donor reference {word} ({ctx.donors[donor_id].name}) in the description",
+                                     Target(kind="donor", donor_id=donor_id)))
+    for number in gift_nos:
         donor_id = ctx.gifts.get(number)
         if donor_id is not None and donor_id in ctx.donors:
             out.append(Candidate("reference", 70, f"gift {number} of {ctx.donors[donor_id].name} quoted",
@@ -388,7 +465,7 @@ def campaign_of(line: Line, ctx: MatchContext) -> tuple[int | None, str | None]:
     """A campaign code quoted in the description (the longest, if several)."""
     if not ctx.campaigns:
         return None, None
-    hits = [w for w in words(_text_of(line)) if w in ctx.campaigns]
+    hits = [w for w in _quoted(_text_of(line))[2] if w in ctx.campaigns]
     if not hits:
         return None, None
     code = max(hits, key=len)
@@ -406,30 +483,50 @@ def rule_name(line: Line, ctx: MatchContext) -> list[Candidate]:
     payer, initial = _name_key(line.counterparty_name)
     if not payer:
         return []
-    pools = [ctx.names.get(t) for t in payer]
-    if any(p is None for p in pools):
+    alive = ctx.donors.keys() & _namesakes(ctx, payer, initial)  # a new set of those whose facts are loaded
+    n = len(alive)
+    if not n:
         return []
-    pool = set.intersection(*pools)  # type: ignore[arg-type]
-    scored = []
-    donors, keys = ctx.donors.get, ctx.name_keys.get
-    for donor_id in pool:  # a common surname pools hundreds of donors: keep this loop lean
-        facts = donors(donor_id)
-        key = keys(donor_id)
-        if facts is None or key is None:
-            continue
-        tokens, first = key
-        if initial and first and initial != first:
-            continue
-        scored.append((-1.0 if tokens == payer else -0.9, donor_id, facts))
-    scored.sort()  # best first, then by donor id (ids are unique, so facts are never compared)
+    # Best first: the donors whose name is exactly the payer's, then the rest, each by donor id; at most ten.
+    exact = alive & ctx.name_sets.get(payer, _NOBODY)
+    best = sorted(exact)[:10]
+    if len(best) < 10:
+        best += heapq.nsmallest(10 - len(best), alive - exact if exact else alive)
+    if n == 1:
+        exact_score, other_score, note = round(45 + 25 * 1.0), round(45 + 25 * 0.9), ""
+    else:
+        exact_score, other_score, note = round(30 + 20 * 1.0), round(30 + 20 * 0.9), f" (one of {n} donors with this name)"
+    said = f"payer name {line.counterparty_name!r} matches "
+    donors = ctx.donors
     out = []
-    for neg, _, facts in scored[:10]:
-        sim = -neg
-        score = round(45 + 25 * sim) if len(scored) == 1 else round(30 + 20 * sim)
-        note = "" if len(scored) == 1 else f" (one of {len(scored)} donors with this name)"
-        out.append(Candidate("name", score, f"payer name {line.counterparty_name!r} matches {facts.name!r}{note}",
-                             Target(kind="donor", donor_id=facts.id)))
+    for donor_id in best:
+        facts = donors[donor_id]
+        out.append(Candidate("name", exact_score if donor_id in exact else other_score,
+                             f"{said}{facts.name!r}{note}", Target("donor", facts.id)))
     return out
+
+
+def _namesakes(ctx: MatchContext, payer: frozenset[str], initial: str) -> AbstractSet[int]:
+    """Donors whose name holds every token of the payer's and whose initial, if both are known, agrees.
+
+    May be one of the index's own sets: read it, never change it.
+    """
+    pools: list[AbstractSet[int]] = []
+    for token in payer:
+        if token not in ctx.names:
+            return _NOBODY
+        if initial:
+            same, unknown = ctx.by_initial.get((token, initial)), ctx.by_initial.get((token, ""))
+            pools.append(same | unknown if same and unknown else same or unknown or _NOBODY)
+        else:
+            pools.append(ctx.names[token])
+    if len(pools) == 1:
+        return pools[0]
+    pools.sort(key=len)
+    return pools[0].intersection(*pools[1:])
+
+
+_NOBODY: frozenset[int] = frozenset()
 
 
 _CHARGE_FAMILIES = ("/CHRG", "/MDOP/CHRG", "/CHRG/")
@@ -474,19 +571,33 @@ def combine(candidates: Sequence[Candidate]) -> list[Candidate]:
         return list(candidates)
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
-        groups.setdefault(c.target.key, []).append(c)
-    out = []
-    for group in groups.values():
-        group.sort(key=lambda c: -c.score)
-        miss = 1.0
-        for c in group:
-            miss *= 1 - c.score / 100
-        score = min(99, round(100 * (1 - miss))) if len(group) > 1 else group[0].score
-        head = group[0]
-        rules = "+".join(dict.fromkeys(c.rule for c in group))
-        out.append(Candidate(rules, score, "; ".join(c.reason for c in group), head.target))
-    out.sort(key=lambda c: (-c.score, c.target.key))
-    return out
+        key = c.target.key
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [c]
+        else:
+            group.append(c)
+    ranked = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            merged = group[0]
+        else:
+            group.sort(key=_minus_score)
+            miss = 1.0
+            for c in group:
+                miss *= 1 - c.score / 100
+            merged = Candidate("+".join(dict.fromkeys(c.rule for c in group)), min(99, round(100 * (1 - miss))),
+                               "; ".join(c.reason for c in group), group[0].target)
+        ranked.append((-merged.score, key, merged))
+    ranked.sort(key=_score_then_key)  # targets are unique, so no two entries tie
+    return [c for _, _, c in ranked]
+
+
+def _minus_score(c: Candidate) -> int:
+    return -c.score
+
+
+_score_then_key = itemgetter(0, 1)
 
 
 def candidates(line: Line, ctx: MatchContext, rules: Sequence[Rule] | None = None) -> list[Candidate]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -303,13 +303,13 @@ def build_context(session: Session, lines: Sequence[Line], *, sources: Sequence[
     numbers: set[int] = set()
     gift_numbers: set[int] = set()
     ref_words: set[str] = set()
-    for line in credit:
-        text = rules._text_of(line)
+    for text in {rules._text_of(line) for line in credit}:  # each distinct description once
         if not text:
             continue
-        numbers.update(rules.donor_numbers(text))
-        gift_numbers.update(rules.gift_numbers(text))
-        ref_words.update(w for w in rules.words(text) if any(ch.isdigit() for ch in w))
+        quoted_donors, quoted_gifts, quoted_words = rules._quoted(text)
+        numbers.update(quoted_donors)
+        gift_numbers.update(quoted_gifts)
+        ref_words.update(w for w in quoted_words if any(ch.isdigit() for ch in w))
     for gift_id, donor_id in _rows_in(
             session, "SELECT id, donor_id FROM gift WHERE id IN ({}) AND donor_id IS NOT NULL", sorted(gift_numbers)):
         ctx.gifts[gift_id] = donor_id
@@ -372,15 +372,80 @@ def _category_for(ctx: MatchContext, donor_id: int | None) -> str:
 
 
 def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None) -> list[Any]:
-    """Lines untouched by any active booking (still fully in suspense)."""
-    table = BankLine.__table__  # type: ignore[attr-defined]
-    stmt = select(*[table.c[name] for name in _LINE_COLUMNS]).where(
-        table.c.status == LineStatus.OPEN, table.c.open_minor == table.c.amount_minor)
+    """Lines untouched by any active booking (still fully in suspense): plain rows in _LINE_COLUMNS order,
+    by id. Straight to the driver: a statement's hundred thousand lines without per-value processing."""
+    mark = _placeholder(session)
+    sql = f"SELECT {', '.join(_LINE_COLUMNS)} FROM bank_line WHERE status = {mark} AND open_minor = amount_minor"
+    params: list[Any] = [_OPEN]
     if statement_id is not None:
-        stmt = stmt.where(table.c.statement_id == statement_id)
-    if line_ids is not None:
-        stmt = stmt.where(table.c.id.in_(list(line_ids)))
-    return _rows(session, stmt.order_by(table.c.id))
+        sql += f" AND statement_id = {mark}"
+        params.append(statement_id)
+    session.flush()
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if line_ids is None:
+            cursor.execute(sql + " ORDER BY id", tuple(params))
+            return list(cursor.fetchall())
+        rows: list[Any] = []
+        for part in _chunks(sorted(set(line_ids))):
+            cursor.execute(f"{sql} AND id IN ({', '.join([mark] * len(part))})", (*params, *part))
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+def _lines_of(rows: Sequence[Any]) -> list[Line]:
+    """line_from_row for the plain rows of _open_lines: dates as stored (ISO text on SQLite) and amounts are
+    converted once per distinct value, as lines of one statement share a few days and many amounts."""
+    days: dict[Any, dt.date | None] = {None: None}
+    moneys: dict[tuple[int, str], Money] = {}
+    out = []
+    for (_, _, minor, currency, booked, value, reversal, code, e2e, mandate, batch_ref, batch_count, name, iban,
+         remittance, structured, reason, acct_ref, description, identity, tx_index) in rows:
+        money = moneys.get((minor, currency))
+        if money is None:
+            money = moneys[(minor, currency)] = Money(minor, currency)
+        booked_on = days[booked] if booked in days else days.setdefault(booked, _as_day(booked))
+        value_on = days[value] if value in days else days.setdefault(value, _as_day(value))
+        out.append(Line(identity, tx_index, money, booked_on, value_on, bool(reversal), code, e2e, mandate, batch_ref,
+                        batch_count, name, iban, remittance or "", structured, reason, acct_ref, description or ""))
+    return out
+
+
+def _as_day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _candidates_json(ranked: Sequence[Candidate]) -> str:
+    """The stored candidates of a line: ``json.dumps([c.as_dict() for c in ranked])``, byte for byte."""
+    return "[" + ", ".join([c.as_json() for c in ranked]) + "]"
+
+
+_MATCH_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _page_cache(session: Session, kib: int) -> Iterator[None]:
+    """SQLite: a larger page cache for the connection while a statement is matched and booked.
+
+    The bookings touch the line, gift, allocation and summary tables and their indexes at random; with
+    SQLite's default 2 MB cache the same pages are read again and again. PostgreSQL has its own buffers.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    if before is None or before > 0 or -before >= kib:  # set in pages by someone, or large already: leave it
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 @cycle_collection_paused()
@@ -388,55 +453,63 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:
     """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
+    with _page_cache(session, _MATCH_CACHE_KIB):
+        return _match(session, statement_id=statement_id, line_ids=line_ids, auto=auto, sources=sources,
+                      settings=settings)
+
+
+def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None, auto: bool,
+           sources: Sequence[ExpectationSource] | None, settings: Settings | None) -> MatchResult:
     settings = settings or get_settings()
     started = time.perf_counter()
     rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
     result = MatchResult(lines=len(rows))
     if not rows:
         return result
-    lines = [line_from_row(r) for r in rows]
+    lines = _lines_of(rows)
     result.currency = lines[0].amount.currency
     ctx = build_context(session, lines, sources=sources, with_names=False)
     threshold, margin = settings.bank_auto_score, settings.bank_auto_margin
-    found = [rules.candidates(line, ctx, _WITHOUT_NAMES) for line in lines]
-    decisions = [rules.judge(line, ctx, f, threshold=threshold, margin=margin)
-                 for line, f in zip(lines, found, strict=True)]
+    candidates, judge = rules.candidates, rules.judge
+    found = [candidates(line, ctx, _WITHOUT_NAMES) for line in lines]
+    decisions = [judge(line, ctx, f, threshold=threshold, margin=margin) for line, f in zip(lines, found, strict=True)]
     unsure = [i for i, d in enumerate(decisions) if d.auto is None and lines[i].amount.minor > 0]
     if unsure:  # names are the weakest signal and the costliest to load: only where still needed
         donor_ids = _name_index(session, [lines[i] for i in unsure], ctx)
         _load_donors(session, donor_ids, ctx)
         # Donors found by name add nothing the other rules read (their donors were loaded up front), so
         # the first pass stands and the name rule, last in order, only adds its own candidates.
+        rule_name = rules.rule_name
         for i in unsure:
             line, first = lines[i], decisions[i]
-            decisions[i] = rules.judge(line, ctx, found[i] + rules.rule_name(line, ctx), threshold=threshold,
-                                       margin=margin, campaign=(first.campaign_id, first.campaign_code))
+            named = rule_name(line, ctx)
+            if named:  # without a name candidate the first decision stands as it was
+                decisions[i] = judge(line, ctx, found[i] + named, threshold=threshold, margin=margin,
+                                     campaign=(first.campaign_id, first.campaign_code))
     decided = time.perf_counter()
     result.seconds["match"] = decided - started
     now = utcnow()
-    plan = _AutoPlan(session, now, _used_seq(session, [r.id for r, d in zip(rows, decisions, strict=True) if d.auto]))
-    updates: list[dict[str, Any]] = []
+    stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
+    plan = _AutoPlan(session, now, _used_seq(session, [r[0] for r, d in zip(rows, decisions, strict=True) if d.auto]))
+    params: list[tuple[Any, ...]] = []
+    by_rule = result.by_rule
     for row, line, decision in zip(rows, lines, decisions, strict=True):
-        candidates = [c.as_dict() for c in decision.ranked]
+        cands = _candidates_json(decision.ranked)
         if auto and decision.auto is not None:
-            plan.add(row, line, decision, ctx)
+            plan.add(row[0], row[1], line, decision, ctx)
             result.auto_booked += 1
             result.auto_minor += line.amount.minor
-            result.by_rule[decision.auto.rule] += 1
-            updates.append({"b_id": row.id, "b_open": 0, "b_status": _BOOKED, "b_cands": candidates})
+            by_rule[decision.auto.rule] += 1
+            params.append((0, _BOOKED, cands, stamp, row[0]))
         else:
             result.suspense += 1
             result.suspense_minor += line.amount.minor
-            updates.append({"b_id": row.id, "b_open": row.amount_minor, "b_status": _OPEN,
-                            "b_cands": candidates})
+            params.append((line.amount.minor, _OPEN, cands, stamp, row[0]))
     plan.execute()
     mark = _placeholder(session)
-    stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
     sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
            f" WHERE id = {mark}")
     conn = session.connection()
-    params = [(u["b_open"], str(u["b_status"]), json.dumps(u["b_cands"], default=str), stamp, u["b_id"])
-              for u in updates]
     for part in _chunks(params, 20_000):
         conn.exec_driver_sql(sql, list(part))
     session.expire_all()
@@ -446,14 +519,19 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
 
 
 def _used_seq(session: Session, line_ids: Sequence[int]) -> dict[int, int]:
-    used: dict[int, int] = {}
-    for part in _chunks(sorted(line_ids), 5000):
-        for line_id, top in _rows(session,
-            select(BankAllocation.line_id, func.max(BankAllocation.seq))
-            .where(BankAllocation.line_id.in_(part)).group_by(BankAllocation.line_id)  # type: ignore[attr-defined]
-        ):
-            used[line_id] = int(top)
-    return used
+    """The highest allocation seq per line (lines booked and undone before keep counting)."""
+    return {line_id: int(top) for line_id, top in _rows_in(
+        session, "SELECT line_id, max(seq) FROM bank_allocation WHERE line_id IN ({}) GROUP BY line_id",
+        sorted(line_ids))}
+
+
+_ALLOCATION_INSERT = (
+    "line_id", "seq", "amount_minor", "currency", "kind", "purpose", "donor_id", "gift_id", "target_ref", "rule",
+    "score", "reason", "note", "created_at", "created_by", "undone_at", "undone_by", "undo_reason",
+    "reversal_gift_id",
+)
+_GIFT_ID = _ALLOCATION_INSERT.index("gift_id")
+_GIFT = str(AllocationKind.GIFT)
 
 
 class _AutoPlan:
@@ -461,78 +539,81 @@ class _AutoPlan:
 
     def __init__(self, session: Session, now: dt.datetime, used_seq: dict[int, int]) -> None:
         self.session, self.now = session, now
+        self.stamp = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
         self.actor = audit.current_actor()
         self.gift_rows: list[gifts.GiftRow] = []
-        self.allocations: list[dict[str, Any]] = []
+        self.allocations: list[list[Any]] = []  # rows in _ALLOCATION_INSERT order
+        self.gift_of: list[int] = []  # per gift row, the index of its allocation
         self.returns: list[tuple[Expectation, str | None, dt.date]] = []
         self.settled: list[tuple[int | None, Expectation, dt.date]] = []  # allocation index, expectation, day
         self.accounts: list[tuple[int, str, str | None]] = []
         self.next_seq: dict[int, int] = dict(used_seq)  # lines booked and undone before keep counting
 
-    def _seq(self, line_id: int) -> int:
-        n = self.next_seq.get(line_id, 0) + 1
-        self.next_seq[line_id] = n
-        return n
-
-    def add(self, row: Any, line: Line, decision: rules.Decision, ctx: MatchContext) -> None:
+    def add(self, line_id: int, line_ref: str, line: Line, decision: rules.Decision, ctx: MatchContext) -> None:
         assert decision.auto is not None
         cand = decision.auto
         parent = cand.target.expectation
+        day = _day(line)
         if parent is not None and parent.parts and line.amount.minor > 0 and booking_handlers(parent.kind):
-            self.settled.append((None, parent, _day(line)))  # the whole (a run) first, then its parts
-        for part in _parts_of(line, cand.target, ctx, decision.campaign_id):
-            seq = self._seq(row.id)
-            gift_ref = None
-            if part.kind == AllocationKind.GIFT:
-                gift_ref = f"{row.ref}/{seq}"
+            self.settled.append((None, parent, day))  # the whole (a run) first, then its parts
+        rule, reason = cand.rule[:30], cand.reason[:300]
+        seq = self.next_seq.get(line_id, 0)
+        target = cand.target
+        if target.kind == "donor":  # most bookings: the one gift _parts_of describes, written without a Part
+            seq += 1
+            self.next_seq[line_id] = seq
+            amount = line.amount
+            self.gift_of.append(len(self.allocations))
+            self.gift_rows.append(gifts.GiftRow(
+                target.donor_id, abs(amount.minor), day, PaymentChannel.BANK_TRANSFER,
+                _category_for(ctx, target.donor_id), amount.currency, SOURCE, f"{line_ref}/{seq}", None,
+                decision.campaign_id,
+            ))
+            self.allocations.append([
+                line_id, seq, amount.minor, amount.currency, _GIFT, None, target.donor_id, None, None, rule,
+                cand.score, reason, None, self.stamp, self.actor, None, None, None, None,
+            ])
+            if cand.rule != "known_iban" and line.counterparty_iban and target.donor_id:
+                self.accounts.append((target.donor_id, line.counterparty_iban, line.counterparty_name))
+            return
+        for part in _parts_of(line, target, ctx, decision.campaign_id):
+            seq += 1
+            assert part.amount is not None
+            kind = str(part.kind)
+            if kind == AllocationKind.GIFT:
+                self.gift_of.append(len(self.allocations))
                 self.gift_rows.append(gifts.GiftRow(
-                    donor_id=part.donor_id, amount_minor=abs(part.amount.minor), currency=part.amount.currency,
-                    received_on=_day(line), channel=part.channel, category=part.category or _category_for(ctx, part.donor_id),
-                    source=SOURCE, external_ref=gift_ref, fund_id=part.fund_id, campaign_id=part.campaign_id,
-                    commitment_id=part.commitment_id, bequest_id=part.bequest_id, grant_id=part.grant_id,
+                    part.donor_id, abs(part.amount.minor), day, part.channel,
+                    part.category or _category_for(ctx, part.donor_id), part.amount.currency, SOURCE,
+                    f"{line_ref}/{seq}", part.fund_id, part.campaign_id, None, part.commitment_id, part.bequest_id,
+                    part.grant_id,
                 ))
-            if part.kind == AllocationKind.RETURN and part.expectation is not None:
-                self.returns.append((part.expectation, line.return_reason, _day(line)))
+            if kind == AllocationKind.RETURN and part.expectation is not None:
+                self.returns.append((part.expectation, line.return_reason, day))
             elif part.expectation is not None and booking_handlers(part.expectation.kind):
-                self.settled.append((len(self.allocations), part.expectation, _day(line)))
-            self.allocations.append({
-                "line_id": row.id, "seq": seq, "amount_minor": part.amount.minor, "currency": part.amount.currency,
-                "kind": part.kind, "purpose": part.purpose, "donor_id": part.donor_id, "gift_id": None,
-                "target_ref": part.target_ref, "rule": cand.rule[:30], "score": cand.score, "reason": cand.reason[:300],
-                "note": None, "created_at": self.now, "created_by": self.actor, "undone_at": None, "undone_by": None,
-                "undo_reason": None, "reversal_gift_id": None, "_gift_ref": gift_ref,
-            })
-        if cand.target.kind == "donor" and cand.rule != "known_iban" and line.counterparty_iban and cand.target.donor_id:
-            self.accounts.append((cand.target.donor_id, line.counterparty_iban, line.counterparty_name))
+                self.settled.append((len(self.allocations), part.expectation, day))
+            self.allocations.append([
+                line_id, seq, part.amount.minor, part.amount.currency, kind, part.purpose, part.donor_id, None,
+                part.target_ref, rule, cand.score, reason, None, self.stamp, self.actor, None, None, None, None,
+            ])
+        self.next_seq[line_id] = seq
 
     def execute(self) -> None:
         session = self.session
         if self.gift_rows:
-            gifts.record_gifts_bulk(session, self.gift_rows, skip_existing=False)
-            refs = [a["_gift_ref"] for a in self.allocations if a["_gift_ref"]]
-            ids_by_ref: dict[str, int] = {}
-            for part in _chunks(refs, 5000):
-                for gift_id, ref in _rows(session,
-                    select(Gift.id, Gift.external_ref).where(Gift.source == SOURCE, Gift.external_ref.in_(part))  # type: ignore[union-attr]
-                ):
-                    ids_by_ref[ref] = gift_id
-            for a in self.allocations:
-                if a["_gift_ref"]:
-                    a["gift_id"] = ids_by_ref[a["_gift_ref"]]
+            ids = gifts.book_gifts_bulk(session, self.gift_rows)
+            allocations = self.allocations
+            for index, gift_id in zip(self.gift_of, ids, strict=True):
+                allocations[index][_GIFT_ID] = gift_id
         if self.allocations:
-            columns = [k for k in self.allocations[0] if not k.startswith("_")]
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            stamp = self.now.replace(tzinfo=None) if sqlite else self.now
-            rows = [tuple(stamp if k == "created_at" else (str(a[k]) if k == "kind" else a[k]) for k in columns)
-                    for a in self.allocations]
-            _bulk_insert(session, "bank_allocation", columns, rows)
+            _bulk_insert(session, "bank_allocation", _ALLOCATION_INSERT, [tuple(a) for a in self.allocations])
         _remember_accounts(session, self.accounts)
         for expectation, reason, day in self.returns:
             for handler in return_handlers():
                 handler(session, expectation, reason, day)
         for index, expectation, day in self.settled:
             for booked in booking_handlers(expectation.kind):
-                booked(session, expectation, None if index is None else self.allocations[index]["gift_id"], day)
+                booked(session, expectation, None if index is None else self.allocations[index][_GIFT_ID], day)
 
 
 def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str | None]]) -> None:
@@ -540,12 +621,8 @@ def _remember_accounts(session: Session, accounts: Sequence[tuple[int, str, str 
     if not accounts:
         return
     wanted = {(d, iban): holder for d, iban, holder in accounts}
-    have: set[tuple[int, str]] = set()
     ibans = sorted({iban for _, iban in wanted})
-    for part in _chunks(ibans):
-        have.update((d, i) for d, i in _rows(session,
-            select(DonorAccount.donor_id, DonorAccount.iban).where(DonorAccount.iban.in_(part))  # type: ignore[attr-defined]
-        ))
+    have = {(d, i) for d, i in _rows_in(session, "SELECT donor_id, iban FROM donor_account WHERE iban IN ({})", ibans)}
     now = utcnow()
     rows = [{"donor_id": d, "iban": iban, "iban_last4": iban[-4:], "bic": None, "holder": (holder or "")[:140] or None,
              "source": SOURCE, "created_at": now} for (d, iban), holder in wanted.items() if (d, iban) not in have]

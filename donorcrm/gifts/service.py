@@ -222,8 +222,26 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
     With skip_existing, rows whose (source, external_ref) is already in the ledger are left out, so a
     re-run of the same batch books nothing twice. Returns the number of rows written.
     """
+    return _record_bulk(session, rows, chunk_size=chunk_size, skip_existing=skip_existing, progress=progress,
+                        want_ids=False)[0]
+
+
+def book_gifts_bulk(session: Session, rows: Sequence[GiftRow]) -> list[int]:
+    """Book gifts none of which is in the ledger yet (their callers derive each external_ref from a row of
+    their own, as bank lines do) and return the new ids in row order, so nothing is read back.
+
+    One batch: the ledger summaries are brought up to date once for all rows. A row already booked
+    (same source and external_ref) fails the whole batch on the unique constraint.
+    """
+    return _record_bulk(session, rows, chunk_size=max(len(rows), 1), skip_existing=False, progress=None,
+                        want_ids=True)[1]
+
+
+def _record_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: int, skip_existing: bool,
+                 progress: object, want_ids: bool) -> tuple[int, list[int]]:
     now = utcnow()
     actor = audit.current_actor()
+    ids: list[int] = []
     written = 0
     session.flush()
     conn = session.connection()
@@ -235,7 +253,9 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
         if skip_existing:
             chunk = _without_existing(session, chunk)
         if chunk:
-            writer.insert(chunk)
+            new_ids = writer.insert(chunk, want_ids)
+            if want_ids:
+                ids.extend(new_ids)
             summary.apply(session, [
                 summary.LedgerChange(r.donor_id, r.amount_minor, r.received_on, r.category, r.currency,
                                      r.fund_id, r.campaign_id, source=r.source) for r in chunk
@@ -248,7 +268,7 @@ def record_gifts_bulk(session: Session, rows: Iterable[GiftRow], *, chunk_size: 
         _load_plugins()
         for hook in after_bulk_hooks:
             hook(session)
-    return written
+    return written, ids
 
 
 _BULK_COLUMNS = ("donor_id", "entry_type", "amount_minor", "currency", "received_on", "channel", "category",
@@ -287,23 +307,48 @@ class _BulkInsert:
                  r.fund_id, r.campaign_id, r.source_code, r.commitment_id, r.bequest_id, r.grant_id, r.source,
                  r.external_ref, r.note, created, actor) for r in chunk]
 
-    def insert(self, chunk: Sequence[GiftRow]) -> None:
-        columns = ", ".join(_BULK_COLUMNS)
+    def _new_ids(self, n: int) -> list[int]:
+        """Ids for n new rows, in the order the engine would have given them.
+
+        SQLite gives a new row the largest id plus one (the table is not AUTOINCREMENT), so the same ids
+        follow; a concurrent writer cannot slip in between, as SQLite fails a write from a stale snapshot.
+        PostgreSQL hands them out from the column's sequence, exactly as the default would.
+        """
+        if self.dialect == "sqlite":
+            top = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM gift").scalar_one()
+            return list(range(int(top) + 1, int(top) + 1 + n))
+        found = self.conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('gift', 'id')) FROM generate_series(1, %s)", (n,)).scalars()
+        return sorted(int(i) for i in found)
+
+    def insert(self, chunk: Sequence[GiftRow], want_ids: bool = False) -> Sequence[int]:
+        """Write the rows; with want_ids, with ids given here, which are returned in row order."""
+        if want_ids and self.dialect not in ("sqlite", "postgresql"):
+            result = self.conn.execute(insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
+                                       [dict(zip(_BULK_COLUMNS, t, strict=True)) for t in self._tuples(chunk)])
+            return [int(i) for i in result.scalars()]
+        columns = _BULK_COLUMNS
+        rows = self._tuples(chunk)
+        ids: Sequence[int] = ()
+        if want_ids:
+            ids = self._new_ids(len(rows))
+            columns = ("id", *columns)
+            rows = [(i, *row) for i, row in zip(ids, rows, strict=True)]
+        names = ", ".join(columns)
         if self.dialect == "sqlite":
             cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.executemany(f"INSERT INTO gift ({columns}) VALUES ({', '.join('?' * len(_BULK_COLUMNS))})",
-                                   self._tuples(chunk))
+                cursor.executemany(f"INSERT INTO gift ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
             finally:
                 cursor.close()
         elif self.dialect == "postgresql":
             with self.conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
-                with cursor.copy(f"COPY gift ({columns}) FROM STDIN") as copy:
-                    for row in self._tuples(chunk):
+                with cursor.copy(f"COPY gift ({names}) FROM STDIN") as copy:
+                    for row in rows:
                         copy.write_row(row)
         else:
-            self.conn.execute(insert(self.table), [dict(zip(_BULK_COLUMNS, t, strict=True))
-                                                   for t in self._tuples(chunk)])
+            self.conn.execute(insert(self.table), [dict(zip(columns, t, strict=True)) for t in rows])
+        return ids
 
 
 def _without_existing(session: Session, chunk: Sequence[GiftRow]) -> list[GiftRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 
 from hypothesis import given
@@ -185,3 +186,21 @@ def test_expectation_is_booked_only_for_its_exact_amount():
     bad_parts = replace(e, parts=(replace(e, amount=Money(400)),))
     cand2 = Candidate("payout", 99, "test", Target(kind="expectation", expectation=bad_parts))
     assert decide(line(1000), MatchContext(), rules=[lambda ln, ctx: [cand2]]).auto is None
+
+
+@given(st.text(), st.text(), st.integers(0, 100), st.one_of(st.none(), st.integers()), st.one_of(st.none(), st.text()),
+       st.one_of(st.none(), st.integers()), st.booleans(), st.text())
+def test_stored_candidate_json_is_byte_for_byte_what_json_dumps_writes(rule, reason, score, donor_id, purpose,
+                                                                       campaign_id, expected, label):
+    e = Expectation(kind="payout", ref=f"payout:{label}", amount=Money(100), label=label, donor_id=donor_id)
+    target = (Target(kind="expectation", donor_id=donor_id, expectation=e, campaign_id=campaign_id) if expected
+              else Target(kind="donor", donor_id=donor_id, purpose=purpose, campaign_id=campaign_id))
+    c = Candidate(rule, score, reason, target)
+    assert c.as_json() == json.dumps(c.as_dict(), default=str)
+
+
+@given(st.lists(st.text(max_size=12), max_size=5))
+def test_name_tokens_by_pieces_are_the_tokens_of_the_whole_name(pieces):
+    name = " ".join(pieces)
+    folded = rules.fold(name).split()
+    assert rules.name_tokens(name) == [t for t in folded if len(t) > 1 and t not in rules._NAME_NOISE]
