@@ -68,8 +68,8 @@ class BankLine(SQLModel, table=True):
     __table_args__ = (
         Index("ix_bank_line_status", "status", "booked_on"),
         Index("ix_bank_line_statement", "statement_id"),
-        Index("ix_bank_line_iban", "counterparty_iban"),
-        Index("ix_bank_line_e2e", "end_to_end_id"),
+        # No index on counterparty_iban or end_to_end_id: nothing looks lines up by them (IBANs are known
+        # through donor_account; the queue's search is a substring match), and a large statement paid for both.
     )
 
     id: int | None = Field(default=None, primary_key=True)
