@@ -101,9 +101,12 @@ def seed_world(session: Session, *, donors: int = 500, seed: int = 1, on: dt.dat
         homonym_pairs.append(i)
     conn = session.connection()
     conn.execute(insert(Donor.__table__), rows)  # type: ignore[attr-defined]
-    ids = list(session.execute(
-        select(Donor.id).where(Donor.reference.in_([r["reference"] for r in rows])).order_by(Donor.id)  # type: ignore[union-attr]
-    ).scalars())
+    refs = [r["reference"] for r in rows]
+    ids = []
+    for start in range(0, len(refs), 10_000):  # PostgreSQL takes at most 65,535 parameters per statement
+        ids += session.execute(
+            select(Donor.id).where(Donor.reference.in_(refs[start:start + 10_000])).order_by(Donor.id)  # type: ignore[union-attr]
+        ).scalars()
     made: list[DemoDonor] = []
     accounts = []
     for donor_id, r in zip(ids, rows, strict=True):
@@ -142,6 +145,7 @@ def seed_world(session: Session, *, donors: int = 500, seed: int = 1, on: dt.dat
     gifts.record_gifts_bulk(session, gift_rows)
     gift_ids = {gid: did for gid, did in session.execute(
         select(Gift.id, Gift.donor_id).where(Gift.source == "demo", Gift.external_ref.like(f"demo-{seed}-%"))  # type: ignore[union-attr]
+        .order_by(Gift.id)  # the statement draws from this in order: the same on every engine
     )}
     return DemoWorld(made, codes, shared, [(made[i - 1].id, made[i].id) for i in homonym_pairs], gift_ids, usual)
 
