@@ -182,9 +182,15 @@ def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Seq
     """executemany straight to the driver: a statement's hundred thousand lines without per-row overhead."""
     if not rows:
         return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":  # COPY: several times quicker than pipelined INSERTs there
+        with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
     mark = _placeholder(session)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn = session.connection()
     cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one() if conn.dialect.name == "sqlite" else None
     # SQLite's default 2 MB page cache spills while the indexes of a big insert grow: 64 MB for this insert only
     # (a negative cache_size is in KiB; a setting in pages, which someone chose, is left alone).
@@ -279,6 +285,10 @@ def _rows_in(session: Session, sql: str, values: Sequence[Any], size: int = _CHU
         return []
     session.flush()
     conn, mark = session.connection(), _placeholder(session)
+    if conn.dialect.name == "postgresql":
+        # One array parameter: psycopg rewrites a query's placeholders on every call, and for lists of
+        # thousands that rewriting cost more than the queries.
+        return list(conn.exec_driver_sql(sql.replace("IN ({})", "= ANY(%s)"), (list(values),)).all())
     out: list[Any] = []
     for part in _chunks(values, size):
         out.extend(conn.exec_driver_sql(sql.format(", ".join([mark] * len(part))), tuple(part)).all())
@@ -506,16 +516,37 @@ def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int
             result.suspense_minor += line.amount.minor
             params.append((line.amount.minor, _OPEN, cands, stamp, row[0]))
     plan.execute()
-    mark = _placeholder(session)
-    sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
-           f" WHERE id = {mark}")
-    conn = session.connection()
-    for part in _chunks(params, 20_000):
-        conn.exec_driver_sql(sql, list(part))
+    _update_lines(session, params)
     session.expire_all()
     audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
     result.seconds["book"] = time.perf_counter() - decided
     return result
+
+
+def _update_lines(session: Session, params: Sequence[tuple[Any, ...]]) -> None:
+    """Each line's outcome: (open_minor, status, candidates JSON, matched_at, id).
+
+    PostgreSQL gets the rows by COPY into a temporary table and one UPDATE ... FROM: a statement's hundred
+    thousand single-row UPDATEs were a third of its matching time there. SQLite updates row by row in
+    process, which is as quick as it gets there.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute("CREATE TEMP TABLE bank_line_outcome (open_minor bigint, status varchar(10),"
+                        " candidates json, matched_at timestamptz, id integer) ON COMMIT DROP")
+            with cur.copy("COPY bank_line_outcome (open_minor, status, candidates, matched_at, id) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+            cur.execute("UPDATE bank_line SET open_minor = o.open_minor, status = o.status, candidates = o.candidates,"
+                        " matched_at = o.matched_at FROM bank_line_outcome o WHERE bank_line.id = o.id")
+            cur.execute("DROP TABLE bank_line_outcome")
+        return
+    mark = _placeholder(session)
+    sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
+           f" WHERE id = {mark}")
+    for part in _chunks(params, 20_000):
+        conn.exec_driver_sql(sql, list(part))
 
 
 def _used_seq(session: Session, line_ids: Sequence[int]) -> dict[int, int]:
