@@ -6,7 +6,11 @@ Per-phase medians (parse, store, match, book, commit) say where the time goes; a
 touches every element of every entry and keeps nothing shows how far any lxml + Python reader is from a
 bare parse before it does any work.
 
-    python benchmarks/bench_bank.py [--quick] [--lines N] [--repeats N]
+    python benchmarks/bench_bank.py [--quick] [--lines N] [--repeats N] [--postgres URL]
+
+With --postgres (a server URL such as postgresql+psycopg://postgres@127.0.0.1:5432/postgres) the runs
+happen on PostgreSQL: the organisation is seeded once into a template database and each run gets a
+fresh copy of it (both are dropped at the end).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import time
 from pathlib import Path
 
 from lxml import etree
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -53,6 +59,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=None)
     parser.add_argument("--donors", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL server instead of SQLite")
     args = parser.parse_args()
     lines = args.lines or (10_000 if args.quick else 100_000)
     donors = args.donors or (10_000 if args.quick else 76_000)
@@ -61,11 +68,22 @@ def main() -> None:
         work = Path(tmp)
         seeded = work / "seeded.sqlite"
         url = f"sqlite:///{seeded}"
+        server = admin = None
+        if args.postgres:
+            server = make_url(args.postgres)
+            admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for db in ("bench_bank_seed", "bench_bank_run"):
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {db}"))
+                conn.execute(text("CREATE DATABASE bench_bank_seed"))
+            url = server.set(database="bench_bank_seed").render_as_string(hide_password=False)
         t0 = time.perf_counter()
         migrate.upgrade(url)
         engine = make_engine(url)
         with session_scope(engine) as s:
             world = demo.seed_world(s, donors=donors, seed=11)
+            if server is not None:
+                s.execute(text("ANALYZE"))
         engine.dispose()
         statement = demo.demo_statement(world, lines=lines, seed=11)
         camt = work / "statement.xml"
@@ -87,8 +105,14 @@ def main() -> None:
             floor.append(walk_floor(camt))
 
             db = work / f"run{i}.sqlite"
-            shutil.copy(seeded, db)
-            engine = make_engine(f"sqlite:///{db}")
+            if server is not None and admin is not None:
+                with admin.connect() as conn:
+                    conn.execute(text("DROP DATABASE IF EXISTS bench_bank_run"))
+                    conn.execute(text("CREATE DATABASE bench_bank_run TEMPLATE bench_bank_seed"))
+                engine = make_engine(server.set(database="bench_bank_run").render_as_string(hide_password=False))
+            else:
+                shutil.copy(seeded, db)
+                engine = make_engine(f"sqlite:///{db}")
             t = time.perf_counter()
             with session_scope(engine) as s:
                 imported = service.import_file(s, camt)
@@ -103,7 +127,7 @@ def main() -> None:
             with session_scope(engine) as s:
                 evaluation = demo.evaluate(s, imported.statement_ids[0], statement)
             engine.dispose()
-            db.unlink()
+            db.unlink(missing_ok=True)
             print(f"run {i + 1}: bare parse {baseline[-1]:.2f} s, import + match {measured[-1]:.2f} s"
                   f" (import {t_import:.2f} s, match and commit {measured[-1] - t_import:.2f} s)")
             print("       " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
@@ -119,6 +143,12 @@ def main() -> None:
         print(f"bare parse (median) {b:.3f} s; streaming walk touching every element of every entry (the least a"
               f" Python reader does) {f:.3f} s = {f / b:.1f}x")
         name = "bank_import_match_quick" if args.quick else "bank_import_match_100k"
+        if server is not None and admin is not None:
+            name = "postgresql_" + name
+            with admin.connect() as conn:
+                for db_name in ("bench_bank_run", "bench_bank_seed"):
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {db_name}"))
+            admin.dispose()
         print(f"RESULT {name}_walk_floor seconds={f:.3f} baseline={b:.3f} ratio={f / b:.2f}")
         print(f"RESULT {name} seconds={m:.3f} baseline={b:.3f} ratio={m / b:.2f}")
 
