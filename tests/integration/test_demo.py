@@ -239,3 +239,10 @@ def test_the_demo_leaves_planner_statistics_behind(small_demo):
             assert sorted(analysed) == ["donor", "gift", "page_credit"]
         else:
             assert conn.execute(text("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'gift'")).scalar_one() > 0
+
+
+def test_the_demo_leaves_no_write_ahead_log_behind_on_sqlite(tmp_path):
+    with migrated_engine("sqlite", tmp_path, scratch=False) as engine:
+        build_demo(engine, donors=300, seed=5, progress=False)
+        wal = [p for p in tmp_path.rglob("*-wal") if p.stat().st_size > 0]
+        assert wal == []
