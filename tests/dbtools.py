@@ -82,6 +82,10 @@ def _template(backend: str) -> str:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
         _templates[backend] = str(path)
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, path.parent, True)  # the template dies with the test process
     else:
         name = _new_name() + "_tpl"
         admin = _pg_admin()
