@@ -29,6 +29,7 @@ from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
+from donorcrm.rowcopy import write_rows
 
 from . import rules
 from .camt import read_for_import
@@ -179,37 +180,13 @@ def _placeholder(session: Session) -> str:
 
 
 def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany straight to the driver: a statement's hundred thousand lines without per-row overhead."""
-    if not rows:
-        return
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":  # COPY: several times quicker than pipelined INSERTs there
-        with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    mark = _placeholder(session)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one() if conn.dialect.name == "sqlite" else None
-    # SQLite's default 2 MB page cache spills while the indexes of a big insert grow: 64 MB for this insert only
-    # (a negative cache_size is in KiB; a setting in pages, which someone chose, is left alone).
-    raise_cache = cache is not None and -_INSERT_CACHE_KIB < int(cache) < 0
-    if raise_cache:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {-_INSERT_CACHE_KIB}")
-    try:
-        for part in _chunks(rows, 20_000):
-            conn.exec_driver_sql(sql, list(part))
-    finally:
-        if raise_cache:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+    """Straight to the driver (COPY on PostgreSQL): a statement's hundred thousand lines without per-row overhead.
 
-
-_INSERT_CACHE_KIB = 64 * 1024
-
-
-def _cut(text: str | None, size: int) -> str | None:
-    return text[:size] if text else text
+    SQLite's default 2 MB page cache spills while the indexes of a big insert grow: a larger one for the insert.
+    """
+    if rows:
+        with _page_cache(session, _CACHE_KIB):
+            write_rows(session.connection(), table, columns, rows)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -384,26 +361,18 @@ def _category_for(ctx: MatchContext, donor_id: int | None) -> str:
 def _open_lines(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None) -> list[Any]:
     """Lines untouched by any active booking (still fully in suspense): plain rows in _LINE_COLUMNS order,
     by id. Straight to the driver: a statement's hundred thousand lines without per-value processing."""
-    mark = _placeholder(session)
-    sql = f"SELECT {', '.join(_LINE_COLUMNS)} FROM bank_line WHERE status = {mark} AND open_minor = amount_minor"
-    params: list[Any] = [_OPEN]
+    sql = f"SELECT {', '.join(_LINE_COLUMNS)} FROM bank_line WHERE status = '{_OPEN}' AND open_minor = amount_minor"
     if statement_id is not None:
-        sql += f" AND statement_id = {mark}"
-        params.append(statement_id)
+        sql += f" AND statement_id = {int(statement_id)}"
+    if line_ids is not None:  # a person matching a few lines again
+        return sorted(_rows_in(session, sql + " AND id IN ({})", sorted(set(line_ids))), key=lambda r: r[0])
     session.flush()
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if line_ids is None:
-            cursor.execute(sql + " ORDER BY id", tuple(params))
-            return list(cursor.fetchall())
-        rows: list[Any] = []
-        for part in _chunks(sorted(set(line_ids))):
-            cursor.execute(f"{sql} AND id IN ({', '.join([mark] * len(part))})", (*params, *part))
-            rows.extend(cursor.fetchall())
+        cursor.execute(sql + " ORDER BY id")
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    rows.sort(key=lambda r: r[0])
-    return rows
 
 
 def _lines_of(rows: Sequence[Any]) -> list[Line]:
@@ -433,12 +402,12 @@ def _candidates_json(ranked: Sequence[Candidate]) -> str:
     return "[" + ", ".join([c.as_json() for c in ranked]) + "]"
 
 
-_MATCH_CACHE_KIB = 64 * 1024
+_CACHE_KIB = 64 * 1024  # SQLite page cache while a statement is stored or matched
 
 
 @contextmanager
 def _page_cache(session: Session, kib: int) -> Iterator[None]:
-    """SQLite: a larger page cache for the connection while a statement is matched and booked.
+    """SQLite: a larger page cache for the connection while a statement is stored, matched and booked.
 
     The bookings touch the line, gift, allocation and summary tables and their indexes at random; with
     SQLite's default 2 MB cache the same pages are read again and again. PostgreSQL has its own buffers.
@@ -448,7 +417,7 @@ def _page_cache(session: Session, kib: int) -> Iterator[None]:
         return
     conn = session.connection()
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    if before is None or before > 0 or -before >= kib:  # set in pages by someone, or large already: leave it
+    if before is None or before >= 0 or -before >= kib:  # set in pages by someone, or large already: leave it
         yield
         return
     conn.exec_driver_sql(f"PRAGMA cache_size = {-int(kib)}")
@@ -463,7 +432,7 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
           auto: bool = True, sources: Sequence[ExpectationSource] | None = None,
           settings: Settings | None = None) -> MatchResult:
     """Match every untouched open line: book the sure ones, keep the candidates of the rest for a person."""
-    with _page_cache(session, _MATCH_CACHE_KIB):
+    with _page_cache(session, _CACHE_KIB):
         return _match(session, statement_id=statement_id, line_ids=line_ids, auto=auto, sources=sources,
                       settings=settings)
 

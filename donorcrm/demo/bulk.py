@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-CHUNK = 50_000
+from donorcrm.rowcopy import write_rows
 
 
 class BulkWriter:
@@ -31,38 +31,7 @@ class BulkWriter:
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
                progress: Callable[[int], None] | None = None) -> int:
         """Insert rows (tuples in column order) in chunks; returns the number written."""
-        cols = ", ".join(columns)
-        n = 0
-        if self.postgres:
-            raw = self.conn.connection.dbapi_connection
-            with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
-                    if progress is not None and n % CHUNK == 0:
-                        progress(CHUNK)
-            if progress is not None:
-                progress(n % CHUNK)
-        else:
-            sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(columns))})"
-            cur = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                batch: list[Sequence[object]] = []
-                for row in rows:
-                    batch.append(row)
-                    if len(batch) >= CHUNK:
-                        cur.executemany(sql, batch)
-                        n += len(batch)
-                        if progress is not None:
-                            progress(len(batch))
-                        batch = []
-                if batch:
-                    cur.executemany(sql, batch)
-                    n += len(batch)
-                    if progress is not None:
-                        progress(len(batch))
-            finally:
-                cur.close()
+        n = write_rows(self.conn, table, columns, rows, progress)
         self.counts[table] = self.counts.get(table, 0) + n
         return n
 

@@ -19,6 +19,7 @@ from donorcrm.gifts import summary
 from donorcrm.gifts.categories import REVERSAL_TYPES, EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
+from donorcrm.rowcopy import write_rows
 
 # Other packages react to new ledger rows (match pools, page credits, summaries). A hook runs inside the
 # same transaction, so what it writes stands or falls with the gift.
@@ -334,18 +335,8 @@ class _BulkInsert:
             ids = self._new_ids(len(rows))
             columns = ("id", *columns)
             rows = [(i, *row) for i, row in zip(ids, rows, strict=True)]
-        names = ", ".join(columns)
-        if self.dialect == "sqlite":
-            cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(f"INSERT INTO gift ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
-            finally:
-                cursor.close()
-        elif self.dialect == "postgresql":
-            with self.conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
-                with cursor.copy(f"COPY gift ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+        if self.dialect in ("sqlite", "postgresql"):
+            write_rows(self.conn, "gift", columns, rows)
         else:
             self.conn.execute(insert(self.table), [dict(zip(columns, t, strict=True)) for t in rows])
         return ids

@@ -163,3 +163,15 @@ def test_settled_expectations_are_told_back_with_their_gift(session):
     assert all(gift_id is None for kind, _, gift_id in told if kind == "payout")  # payouts book no gift
     collection_gifts = [gift_id for kind, _, gift_id in told if kind == "collection"]
     assert collection_gifts and all(session.get(Gift, g).channel == "sepa_dd" for g in collection_gifts)
+
+
+def test_matching_chosen_lines_leaves_the_others_untouched(session):
+    _, _, sid, source = _setup(session, lines=60, seed=6)
+    ids = session.execute(select(BankLine.id).where(BankLine.statement_id == sid).order_by(BankLine.id)).scalars().all()
+    chosen = [ids[7], ids[3], ids[3], ids[40]]
+    result = service.match(session, statement_id=sid, line_ids=chosen, sources=[source])
+    assert result.lines == 3
+    matched = session.execute(select(BankLine.id).where(BankLine.matched_at.is_not(None))).scalars().all()
+    assert sorted(matched) == sorted({ids[3], ids[7], ids[40]})
+    assert service.match(session, line_ids=chosen, sources=[source]).lines == len(
+        [i for i in set(chosen) if session.get(BankLine, i).status == "open"])
