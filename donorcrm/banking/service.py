@@ -501,15 +501,13 @@ def _update_lines(session: Session, params: Sequence[tuple[Any, ...]]) -> None:
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
-            cur.execute("CREATE TEMP TABLE bank_line_outcome (open_minor bigint, status varchar(10),"
-                        " candidates json, matched_at timestamptz, id integer) ON COMMIT DROP")
-            with cur.copy("COPY bank_line_outcome (open_minor, status, candidates, matched_at, id) FROM STDIN") as copy:
-                for row in params:
-                    copy.write_row(row)
-            cur.execute("UPDATE bank_line SET open_minor = o.open_minor, status = o.status, candidates = o.candidates,"
-                        " matched_at = o.matched_at FROM bank_line_outcome o WHERE bank_line.id = o.id")
-            cur.execute("DROP TABLE bank_line_outcome")
+        conn.exec_driver_sql("CREATE TEMP TABLE bank_line_outcome (open_minor bigint, status varchar(10),"
+                             " candidates json, matched_at timestamptz, id integer) ON COMMIT DROP")
+        write_rows(conn, "bank_line_outcome", ("open_minor", "status", "candidates", "matched_at", "id"), params)
+        conn.exec_driver_sql("UPDATE bank_line SET open_minor = o.open_minor, status = o.status,"
+                             " candidates = o.candidates, matched_at = o.matched_at"
+                             " FROM bank_line_outcome o WHERE bank_line.id = o.id")
+        conn.exec_driver_sql("DROP TABLE bank_line_outcome")
         return
     mark = _placeholder(session)
     sql = (f"UPDATE bank_line SET open_minor = {mark}, status = {mark}, candidates = {mark}, matched_at = {mark}"
