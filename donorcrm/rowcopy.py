@@ -50,3 +50,22 @@ def write_rows(conn: Connection, table: str, columns: Sequence[str], rows: Itera
     finally:
         cur.close()
     return n
+
+
+def next_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """Ids for n new rows of ``table``, in the order the engine would have given them, so that rows written
+    by write_rows with these ids need not be read back.
+
+    SQLite gives a new row the largest id plus one (tables here are not AUTOINCREMENT), so the same ids
+    follow; a concurrent writer cannot slip in between, as SQLite fails a write from a stale snapshot. Call
+    it inside the write transaction (after the first write). PostgreSQL hands them out from the column's
+    sequence, exactly as the default would.
+    """
+    if n <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + n))
+    found = conn.exec_driver_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (n,)).scalars()
+    return sorted(int(i) for i in found)

@@ -53,13 +53,11 @@ def import_cmd(
     out = []
     with _user_errors(), _files_progress(len(files), enabled=not as_json) as step:
         for path in files:
-            step(f"{path.name}: reading")
+            step(f"{path.name}: reading and matching" if match else f"{path.name}: reading")
             with session_scope() as s:
-                result = service.import_file(s, path)
+                result = service.import_file(s, path, match=match)
                 matched = None
-                for sid in result.statement_ids if match else []:
-                    step(f"{path.name}: matching {result.lines:,} lines")
-                    m = service.match(s, statement_id=sid)
+                for m in result.matched:
                     matched = m.as_dict() if matched is None else {
                         k: (matched[k] + v if isinstance(v, int) else matched[k]) for k, v in m.as_dict().items()}
                 step(f"{path.name}: saving")

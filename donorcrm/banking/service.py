@@ -29,7 +29,7 @@ from donorcrm.gifts import service as gifts
 from donorcrm.gifts.categories import EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
-from donorcrm.rowcopy import write_rows
+from donorcrm.rowcopy import next_ids, write_rows
 
 from . import rules
 from .camt import read_for_import
@@ -55,7 +55,8 @@ class ImportResult:
     lines: int = 0
     statement_ids: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # warnings: the file was imported
-    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "parse", "store"
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase: "parse", "store" (+ "match", "book")
+    matched: list[MatchResult] = field(default_factory=list)  # with match=True: one per new statement
 
 
 def _read_bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str | None]:
@@ -80,11 +81,16 @@ def _balance_problems(stmt: Statement, entries: Sequence[EntryValues]) -> list[P
 
 
 @cycle_collection_paused()
-def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None) -> ImportResult:
-    """Read a camt.053/054 file and store its statements and lines.
+def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, file_name: str | None = None,
+                match: bool = False, sources: Sequence[ExpectationSource] | None = None,
+                settings: Settings | None = None) -> ImportResult:
+    """Read a camt.053/054 file and store its statements and lines; with ``match``, match each new statement too.
 
     The whole file is read and checked before anything is written; statements already imported (same
-    account, statement id and sequence) are skipped, so importing a file twice changes nothing.
+    account, statement id and sequence) are skipped, so importing a file twice changes nothing. Matching
+    here gives what ``match(statement_id=...)`` right after the import would, but decides on the lines
+    before they are written, so each line is written once with its outcome instead of written, read back
+    and updated.
     """
     started = time.perf_counter()
     data, name = _read_bytes(source)
@@ -104,7 +110,7 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
             continue
         seen_here.add(stmt.identity)
         result.problems.extend(_balance_problems(stmt, entries))
-        row = _store_statement(session, stmt, entries, digest, file_name or name, actor)
+        row, lines = _statement_row(session, stmt, entries, digest, file_name or name, actor)
         result.statements_new += 1
         result.entries += row.entry_count
         result.lines += row.line_count
@@ -114,13 +120,23 @@ def import_file(session: Session, source: str | Path | bytes | IO[bytes], *, fil
             "statement": stmt.statement_id, "account": stmt.account, "entries": row.entry_count,
             "lines": row.line_count, "file": file_name or name, "sha256": digest,
         }, actor=actor)
-    result.seconds["store"] = time.perf_counter() - parsed
+        rows = _line_rows(session, row.id, stmt.identity_hash, lines)
+        if match:
+            matched = _store_matched(session, rows, sources=sources, settings=settings)
+            result.matched.append(matched)
+            for phase, secs in matched.seconds.items():
+                result.seconds[phase] = result.seconds.get(phase, 0.0) + secs
+        else:
+            _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
+    result.seconds["store"] = time.perf_counter() - parsed - result.seconds.get("match", 0.0) - result.seconds.get(
+        "book", 0.0)
     return result
 
 
-def _store_statement(session: Session, stmt: Statement, entries: Sequence[EntryValues], digest: str,
-                     file_name: str | None, actor: str) -> BankStatement:
-    """The statement row and its lines; ``stmt`` is the header, ``entries`` its entries (read_for_import)."""
+def _statement_row(session: Session, stmt: Statement, entries: Sequence[EntryValues], digest: str,
+                   file_name: str | None, actor: str) -> tuple[BankStatement, list[tuple[Any, ...]]]:
+    """The statement row (written) and its lines as line_values tuples (not yet written); ``stmt`` is the
+    header, ``entries`` its entries (read_for_import)."""
     currency = stmt.currency or (entries[0].amount.currency if entries else "EUR")
     opening = stmt.balance("OPBD", "PRCD")
     closing = stmt.balance("CLBD")
@@ -139,14 +155,18 @@ def _store_statement(session: Session, stmt: Statement, entries: Sequence[EntryV
     )
     session.add(row)
     session.flush()
-    prefix = stmt.identity_hash
+    return row, lines
+
+
+def _line_rows(session: Session, statement_id: int, prefix: str, lines: Sequence[tuple[Any, ...]]
+               ) -> list[tuple[Any, ...]]:
+    """bank_line rows in _LINE_INSERT order, cut to the column sizes, each line open in full."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     days: dict[dt.date | None, object] = {None: None}  # a statement spans a few days: convert each once
     for line in lines:
         for day in (line[3], line[4]):
             if day not in days:
                 days[day] = _day_param(day, sqlite)
-    statement_id = row.id
     rows: list[tuple[Any, ...]] = []
     add = rows.append
     for (identity, tx_index, amount, booked_on, value_on, reversal, code, e2e, mandate, batch_ref, batch_count,
@@ -159,8 +179,37 @@ def _store_statement(session: Session, stmt: Statement, entries: Sequence[EntryV
             name and name[:140], iban and iban[:34], remittance[:500], structured and structured[:70],
             reason and reason[:10], acct_ref and acct_ref[:70], description[:500],
         ))
-    _bulk_insert(session, "bank_line", _LINE_INSERT, rows)
-    return row
+    return rows
+
+
+def _store_matched(session: Session, rows: Sequence[tuple[Any, ...]], *, sources: Sequence[ExpectationSource] | None,
+                   settings: Settings | None) -> MatchResult:
+    """Match a new statement's lines (rows in _LINE_INSERT order) before writing them, then write each line
+    once with its outcome, then the bookings (whose allocations point at the lines)."""
+    with _page_cache(session, _CACHE_KIB):
+        started = time.perf_counter()
+        ids = next_ids(session.connection(), "bank_line", len(rows))
+        # As _open_lines would read them back: every line with an amount, in _LINE_COLUMNS order.
+        open_rows = [(i, r[1], r[4], r[6], r[8], r[9], *r[10:23], r[2], r[3])
+                     for i, r in zip(ids, rows, strict=True) if r[4]]
+        result = MatchResult(lines=len(open_rows))
+        outcome: dict[int, tuple[Any, ...]] = {}
+        plan = None
+        if open_rows:
+            plan, params = _decide(session, open_rows, result, auto=True, sources=sources, settings=settings,
+                                   new_lines=True, started=started)
+            outcome = {p[4]: p for p in params}
+        decided = time.perf_counter()
+        written = []
+        for i, r in zip(ids, rows, strict=True):
+            o = outcome.get(i)
+            written.append((i, *r, None, None) if o is None else (i, *r[:5], o[0], r[6], o[1], *r[8:], o[2], o[3]))
+        _bulk_insert(session, "bank_line", ("id", *_LINE_INSERT, "candidates", "matched_at"), written)
+        if plan is not None:
+            plan.execute()
+            _matched(session, result)
+        result.seconds["book"] = time.perf_counter() - decided
+        return result
 
 
 _LINE_INSERT = (
@@ -439,12 +488,27 @@ def match(session: Session, *, statement_id: int | None = None, line_ids: Sequen
 
 def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int] | None, auto: bool,
            sources: Sequence[ExpectationSource] | None, settings: Settings | None) -> MatchResult:
-    settings = settings or get_settings()
     started = time.perf_counter()
     rows = _open_lines(session, statement_id=statement_id, line_ids=line_ids)
     result = MatchResult(lines=len(rows))
     if not rows:
         return result
+    plan, params = _decide(session, rows, result, auto=auto, sources=sources, settings=settings, new_lines=False,
+                           started=started)
+    decided = time.perf_counter()
+    plan.execute()
+    _update_lines(session, params)
+    _matched(session, result)
+    result.seconds["book"] = time.perf_counter() - decided
+    return result
+
+
+def _decide(session: Session, rows: Sequence[Any], result: MatchResult, *, auto: bool,
+            sources: Sequence[ExpectationSource] | None, settings: Settings | None, new_lines: bool,
+            started: float) -> tuple[_AutoPlan, list[tuple[Any, ...]]]:
+    """Judge open lines (rows in _LINE_COLUMNS order, by id): the bookings to write and each line's outcome,
+    (open_minor, status, candidates JSON, matched_at, id); tallies them in ``result``."""
+    settings = settings or get_settings()
     lines = _lines_of(rows)
     result.currency = lines[0].amount.currency
     ctx = build_context(session, lines, sources=sources, with_names=False)
@@ -465,11 +529,11 @@ def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int
             if named:  # without a name candidate the first decision stands as it was
                 decisions[i] = judge(line, ctx, found[i] + named, threshold=threshold, margin=margin,
                                      campaign=(first.campaign_id, first.campaign_code))
-    decided = time.perf_counter()
-    result.seconds["match"] = decided - started
+    result.seconds["match"] = time.perf_counter() - started
     now = utcnow()
     stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
-    plan = _AutoPlan(session, now, _used_seq(session, [r[0] for r, d in zip(rows, decisions, strict=True) if d.auto]))
+    booked_ids = [] if new_lines else [r[0] for r, d in zip(rows, decisions, strict=True) if d.auto]
+    plan = _AutoPlan(session, now, _used_seq(session, booked_ids))  # new lines have no earlier bookings
     params: list[tuple[Any, ...]] = []
     by_rule = result.by_rule
     for row, line, decision in zip(rows, lines, decisions, strict=True):
@@ -484,12 +548,12 @@ def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int
             result.suspense += 1
             result.suspense_minor += line.amount.minor
             params.append((line.amount.minor, _OPEN, cands, stamp, row[0]))
-    plan.execute()
-    _update_lines(session, params)
+    return plan, params
+
+
+def _matched(session: Session, result: MatchResult) -> None:
     session.expire_all()
     audit.record(session, "bank.match", "bank_line", None, after=result.as_dict())
-    result.seconds["book"] = time.perf_counter() - decided
-    return result
 
 
 def _update_lines(session: Session, params: Sequence[tuple[Any, ...]]) -> None:

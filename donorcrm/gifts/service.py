@@ -19,7 +19,7 @@ from donorcrm.gifts import summary
 from donorcrm.gifts.categories import REVERSAL_TYPES, EntryType, IncomeCategory, PaymentChannel
 from donorcrm.gifts.models import Gift
 from donorcrm.money import Money
-from donorcrm.rowcopy import write_rows
+from donorcrm.rowcopy import next_ids, write_rows
 
 # Other packages react to new ledger rows (match pools, page credits, summaries). A hook runs inside the
 # same transaction, so what it writes stands or falls with the gift.
@@ -308,20 +308,6 @@ class _BulkInsert:
                  r.fund_id, r.campaign_id, r.source_code, r.commitment_id, r.bequest_id, r.grant_id, r.source,
                  r.external_ref, r.note, created, actor) for r in chunk]
 
-    def _new_ids(self, n: int) -> list[int]:
-        """Ids for n new rows, in the order the engine would have given them.
-
-        SQLite gives a new row the largest id plus one (the table is not AUTOINCREMENT), so the same ids
-        follow; a concurrent writer cannot slip in between, as SQLite fails a write from a stale snapshot.
-        PostgreSQL hands them out from the column's sequence, exactly as the default would.
-        """
-        if self.dialect == "sqlite":
-            top = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM gift").scalar_one()
-            return list(range(int(top) + 1, int(top) + 1 + n))
-        found = self.conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('gift', 'id')) FROM generate_series(1, %s)", (n,)).scalars()
-        return sorted(int(i) for i in found)
-
     def insert(self, chunk: Sequence[GiftRow], want_ids: bool = False) -> Sequence[int]:
         """Write the rows; with want_ids, with ids given here, which are returned in row order."""
         if want_ids and self.dialect not in ("sqlite", "postgresql"):
@@ -332,7 +318,7 @@ class _BulkInsert:
         rows = self._tuples(chunk)
         ids: Sequence[int] = ()
         if want_ids:
-            ids = self._new_ids(len(rows))
+            ids = next_ids(self.conn, "gift", len(rows))
             columns = ("id", *columns)
             rows = [(i, *row) for i, row in zip(ids, rows, strict=True)]
         if self.dialect in ("sqlite", "postgresql"):

@@ -175,3 +175,48 @@ def test_matching_chosen_lines_leaves_the_others_untouched(session):
     assert sorted(matched) == sorted({ids[3], ids[7], ids[40]})
     assert service.match(session, line_ids=chosen, sources=[source]).lines == len(
         [i for i in set(chosen) if session.get(BankLine, i).status == "open"])
+
+
+def _outcome(session, statement_id):
+    """What import and match left for one statement, keyed by references rather than ids (sequences do not
+    roll back on PostgreSQL) and without timestamps."""
+    lines = session.execute(
+        select(BankLine.id, BankLine.ref, BankLine.amount_minor, BankLine.open_minor, BankLine.status,
+               BankLine.candidates, BankLine.counterparty_name, BankLine.remittance, BankLine.matched_at.is_(None))
+        .where(BankLine.statement_id == statement_id).order_by(BankLine.id)).all()
+    ref_of = {row[0]: row[1] for row in lines}
+    gifts = {g.id: g for g in session.execute(select(Gift).where(Gift.source == "bank")).scalars()}
+    allocations = session.execute(
+        select(BankAllocation).where(BankAllocation.line_id.in_(ref_of)).order_by(BankAllocation.id)).scalars().all()
+    return {
+        "lines": [tuple(row[1:]) for row in lines],
+        "allocations": [
+            (ref_of[a.line_id], a.seq, a.amount_minor, a.kind, a.purpose, a.donor_id, a.target_ref, a.rule, a.score,
+             a.reason, None if a.gift_id is None else gifts[a.gift_id].external_ref) for a in allocations],
+        "gifts": sorted((g.external_ref, g.donor_id, g.amount_minor, g.received_on, g.channel, g.category,
+                         g.campaign_id, g.fund_id, g.commitment_id) for g in gifts.values()),
+        "accounts": sorted(session.execute(select(DonorAccount.donor_id, DonorAccount.iban)).all()),
+    }
+
+
+def test_matching_during_import_leaves_what_import_then_match_leaves(session):
+    world = demo.seed_world(session, donors=300, seed=8)
+    statement = demo.demo_statement(world, lines=600, seed=8)
+    camt = write_camt053([statement.statement])
+    source = StaticSource("demo", statement.expectations)
+
+    nested = session.begin_nested()
+    imported = service.import_file(session, camt)
+    separate = service.match(session, sources=[source])
+    apart = _outcome(session, imported.statement_ids[0])
+    nested.rollback()
+
+    together = service.import_file(session, camt, match=True, sources=[source])
+    (matched,) = together.matched
+    assert _outcome(session, together.statement_ids[0]) == apart
+    assert matched.as_dict() == separate.as_dict()
+    assert matched.auto_booked > 0 and matched.suspense > 0
+    assert demo.evaluate(session, together.statement_ids[0], statement).wrong == 0
+    # Imported again: nothing new, nothing matched twice.
+    again = service.import_file(session, camt, match=True, sources=[source])
+    assert again.statements_known == 1 and again.matched == []
