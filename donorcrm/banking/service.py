@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -189,21 +190,25 @@ def _store_matched(session: Session, rows: Sequence[tuple[Any, ...]], *, sources
     with _page_cache(session, _CACHE_KIB):
         started = time.perf_counter()
         ids = next_ids(session.connection(), "bank_line", len(rows))
-        # As _open_lines would read them back: every line with an amount, in _LINE_COLUMNS order.
-        open_rows = [(i, r[1], r[4], r[6], r[8], r[9], *r[10:23], r[2], r[3])
-                     for i, r in zip(ids, rows, strict=True) if r[4]]
+        # As _open_lines would read them back: every line with an amount.
+        open_rows = [(i, *_AS_READ_BACK(r)) for i, r in zip(ids, rows, strict=True) if r[_AMOUNT_AT]]
         result = MatchResult(lines=len(open_rows))
         outcome: dict[int, tuple[Any, ...]] = {}
         plan = None
         if open_rows:
             plan, params = _decide(session, open_rows, result, auto=True, sources=sources, settings=settings,
-                                   new_lines=True, started=started)
+                                   started=started)
             outcome = {p[4]: p for p in params}
         decided = time.perf_counter()
         written = []
         for i, r in zip(ids, rows, strict=True):
             o = outcome.get(i)
-            written.append((i, *r, None, None) if o is None else (i, *r[:5], o[0], r[6], o[1], *r[8:], o[2], o[3]))
+            if o is None:  # no amount: booked as it stands, never matched
+                written.append((i, *r, None, None))
+                continue
+            row = list(r)
+            row[_OPEN_AT], row[_STATUS_AT] = o[0], o[1]
+            written.append((i, *row, o[2], o[3]))
         _bulk_insert(session, "bank_line", ("id", *_LINE_INSERT, "candidates", "matched_at"), written)
         if plan is not None:
             plan.execute()
@@ -268,6 +273,8 @@ _LINE_COLUMNS = (
     "mandate_id", "batch_ref", "batch_count", "counterparty_name", "counterparty_iban", "remittance",
     "structured_ref", "return_reason", "acct_svcr_ref", "description", "entry_identity", "tx_index",
 )
+_AS_READ_BACK = itemgetter(*(_LINE_INSERT.index(c) for c in _LINE_COLUMNS[1:]))  # an insert row as _open_lines reads it
+_AMOUNT_AT, _OPEN_AT, _STATUS_AT = (_LINE_INSERT.index(c) for c in ("amount_minor", "open_minor", "status"))
 
 
 def line_from_row(row: Any) -> Line:
@@ -493,8 +500,7 @@ def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int
     result = MatchResult(lines=len(rows))
     if not rows:
         return result
-    plan, params = _decide(session, rows, result, auto=auto, sources=sources, settings=settings, new_lines=False,
-                           started=started)
+    plan, params = _decide(session, rows, result, auto=auto, sources=sources, settings=settings, started=started)
     decided = time.perf_counter()
     plan.execute()
     _update_lines(session, params)
@@ -504,8 +510,7 @@ def _match(session: Session, *, statement_id: int | None, line_ids: Sequence[int
 
 
 def _decide(session: Session, rows: Sequence[Any], result: MatchResult, *, auto: bool,
-            sources: Sequence[ExpectationSource] | None, settings: Settings | None, new_lines: bool,
-            started: float) -> tuple[_AutoPlan, list[tuple[Any, ...]]]:
+            sources: Sequence[ExpectationSource] | None, settings: Settings | None, started: float) -> tuple[_AutoPlan, list[tuple[Any, ...]]]:
     """Judge open lines (rows in _LINE_COLUMNS order, by id): the bookings to write and each line's outcome,
     (open_minor, status, candidates JSON, matched_at, id); tallies them in ``result``."""
     settings = settings or get_settings()
@@ -532,8 +537,7 @@ def _decide(session: Session, rows: Sequence[Any], result: MatchResult, *, auto:
     result.seconds["match"] = time.perf_counter() - started
     now = utcnow()
     stamp: object = now.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else now
-    booked_ids = [] if new_lines else [r[0] for r, d in zip(rows, decisions, strict=True) if d.auto]
-    plan = _AutoPlan(session, now, _used_seq(session, booked_ids))  # new lines have no earlier bookings
+    plan = _AutoPlan(session, now, _used_seq(session, [r[0] for r, d in zip(rows, decisions, strict=True) if d.auto]))
     params: list[tuple[Any, ...]] = []
     by_rule = result.by_rule
     for row, line, decision in zip(rows, lines, decisions, strict=True):
